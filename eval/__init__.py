@@ -1,0 +1,1 @@
+"""Eval sets, scorer and benchmarks."""

@@ -1,0 +1,121 @@
+"""Plain records passed from ingest to the later stages.
+
+Line numbers are 1-based lines of the source text file, inclusive: ``(first, last)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+LineSpan = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int | None  # None for the front matter before the first numbered chapter
+    title: str | None  # None when the report prints no heading for the chapter
+    lines: LineSpan
+
+    @property
+    def display(self) -> str:
+        if self.number is None:
+            return self.title or "Innledning"
+        return f"{self.number:02d} {self.title}" if self.title else f"Kapittel {self.number:02d}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A prose unit: a paragraph or a bullet, sentences kept whole."""
+
+    text: str  # cleaned for indexing (soft hyphens, odd spaces, line-break hyphens removed)
+    raw: str  # as printed, for quoting
+    lines: LineSpan
+    chapter: Chapter
+    section: str | None = None  # the nearest sub-heading above the passage
+    kind: Literal["paragraph", "bullet"] = "paragraph"
+
+
+@dataclass(frozen=True)
+class Cell:
+    column: str
+    raw: str  # as printed, footnote markers removed; "" for an empty cell
+    value: float | None  # parsed Norwegian number; None for empty or text cells
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: tuple[Cell, ...]
+    lines: LineSpan
+    source: str  # the raw source line(s) of the row
+    uncertain: bool = False
+    reason: str | None = None  # why the row is uncertain, or how an ambiguity was settled
+    section: str | None = None  # a label-only row above (e.g. "Barnevern")
+    footnotes: tuple[str, ...] = ()  # footnote markers found on the label or cells
+
+    def cell(self, column: str) -> Cell | None:
+        return next((c for c in self.cells if c.column == column), None)
+
+
+@dataclass(frozen=True)
+class Footnote:
+    marker: str
+    text: str
+    lines: LineSpan
+
+
+@dataclass(frozen=True)
+class Table:
+    number: int | None  # None for an uncaptioned tabular block
+    caption: str
+    unit: str | None
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    lines: LineSpan
+    chapter: Chapter
+    footnotes: tuple[Footnote, ...] = ()
+    label_header: str | None = None  # header over the label column, e.g. "Sektor og programområder"
+    group_header: str | None = None  # a spanning header above the column names
+    attached_to: int | None = None  # for an uncaptioned block printed right under a numbered table
+
+    @property
+    def cite_number(self) -> int | None:
+        return self.number if self.number is not None else self.attached_to
+
+    def row(self, label: str) -> Row | None:
+        return next((r for r in self.rows if r.label == label), None)
+
+
+@dataclass(frozen=True)
+class Report:
+    source_name: str
+    source_sha256: str
+    lines: tuple[str, ...]  # raw source lines; lines[i - 1] is line i
+    chapters: tuple[Chapter, ...]
+    passages: tuple[Passage, ...]
+    tables: tuple[Table, ...]
+
+    def line_text(self, first: int, last: int) -> str:
+        return "\n".join(self.lines[first - 1 : last])
+
+    def table(self, number: int) -> Table | None:
+        return next((t for t in self.tables if t.number == number), None)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrieval unit: a prose passage, one table row, or a whole table."""
+
+    id: str
+    kind: Literal["prose", "table_row", "table"]
+    text: str  # what is embedded and indexed for BM25
+    lines: LineSpan
+    chapter_number: int | None
+    chapter_title: str | None
+    table_number: int | None = None
+    row_label: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""Retrieval and the answer chain with citations."""

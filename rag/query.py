@@ -1,0 +1,462 @@
+"""Query analysis: what a question asks for, before any search.
+
+`analyze(question, analyzer, synonyms, history)` returns a `QueryAnalysis`: language, content
+stems (with synonym expansions, weighted), an explicit table reference ("tabell 7",
+"table 7"), the years asked about (not price-level years such as "2020-kroner"), column
+intents (budsjett, regnskap, avvik, endring, prosent, årsverk, personer, plasser, snitt ...),
+whether it compares two figures, whether it wants a number, other municipalities named, and
+whether it is a follow-up ("og i 2019?", "hva med barnehagene?", "and in 2019?") that takes
+the rest of its meaning from the previous turn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Any
+
+from rag.text import STOPWORDS, Analyzer, clean, detect_language, raw_tokens
+
+YEAR_MIN, YEAR_MAX = 1950, 2099  # four-digit numbers in this span are read as years
+
+# --------------------------------------------------------------------------- synonyms
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Phrase -> expansions, matched on stemmed token sequences."""
+
+    entries: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]
+    municipalities: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, analyzer: Analyzer, data: Mapping[str, Any] | None = None) -> Synonyms:
+        if data is None:
+            data = json.loads(resources.files("rag").joinpath("synonyms.json").read_text(encoding="utf-8"))
+        entries = []
+        for section, mapping in data.items():
+            if section.startswith("_") or not isinstance(mapping, Mapping):
+                continue
+            for key, values in mapping.items():
+                k = tuple(analyzer.tokens(key, stopwords=False, compounds=False))
+                if not k:
+                    continue
+                vals = tuple(
+                    tuple(analyzer.tokens(v, stopwords=True)) for v in values if analyzer.tokens(v, stopwords=True)
+                )
+                entries.append((k, vals))
+        munis = frozenset(m.lower() for m in data.get("_municipalities", ()))
+        return cls(tuple(entries), munis)
+
+    def expand(self, stems: Sequence[str]) -> list[str]:
+        """Stems the matched phrases add (not including the input stems)."""
+        out: list[str] = []
+        n = len(stems)
+        for key, vals in self.entries:
+            k = len(key)
+            if any(tuple(stems[i : i + k]) == key for i in range(n - k + 1)):
+                for v in vals:
+                    out.extend(v)
+        have = set(stems)
+        return [s for s in dict.fromkeys(out) if s not in have]
+
+
+# --------------------------------------------------------------------------- intents
+
+# Column intents: question stems (after stemming) that point at a kind of column.
+_INTENT_WORDS: dict[str, tuple[str, ...]] = {
+    "budsjett": ("budsjett", "budsjetter", "budsjettert", "budget", "budgeted", "ramm", "rammen"),
+    "regnskap": ("regnskap", "regnskapet", "faktisk", "actual", "accounts", "resultat"),
+    "avvik": ("avvik", "avviket", "differans", "variance", "difference", "deviation"),
+    "endring": ("endring", "change", "økning", "nedgang", "reduksjon"),
+    "prosent": ("prosent", "prosentvis", "percent", "percentag", "%", "andel", "share", "proportion", "rate", "grad"),
+    "årsverk": ("årsverk", "fte", "equivalents"),
+    "personer": ("person", "personer", "peopl", "persons"),
+    "plasser": ("plass", "plasser", "places", "bed", "beds"),
+    "snitt": ("snitt", "gjennomsnitt", "gjennomsnitt", "averag", "mean"),
+}
+_MORE = ("høyere", "mer", "flere", "økte", "økt", "økning", "steg", "større", "higher", "more", "increase",
+         "increased", "grew", "rose", "larger", "bigger", "over")
+_LESS = ("lavere", "mindre", "færre", "falt", "redusert", "reduksjon", "nedgang", "sank", "gikk ned", "lower",
+         "less", "fewer", "fell", "decreased", "decrease", "dropped", "under", "mindreforbruk")
+
+_TABLE_REF = re.compile(r"\b(?:tabell|tabellen|table|tab\.)\s*(\d{1,3})\b", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(?<!\d[,.])(\d{4})(?!\d|,\d)")
+_PRICE_YEAR = re.compile(r"(?<!\d)(\d{4})\s?-?\s?(?:kroner|kr\b|kr\.|-kroner|-kr|kroners|prices|kroners)", re.IGNORECASE)
+_FIXED_PRICES = re.compile(r"\bfaste\s+(\d{4})?\s*-?\s*kr|\bfaste kroner\b|\bconstant\b|\breal terms\b", re.IGNORECASE)
+_RANGE = re.compile(r"(\d{4})\s*(?:–|-|—|til|to)\s*(\d{4})")
+_SLASH_YEARS = re.compile(r"(\d{4})\s*/\s*(\d{4})")
+_PREV_YEAR = re.compile(r"\b(?:ett år (?:før|tidligere)|året før|i fjor|a year (?:before|earlier)|the year before|previous year)\b", re.IGNORECASE)
+
+_WH_TEXT_NO = re.compile(r"^\s*(hvem|hvilke|hvilken|hvilket|hvor ligger|hvor er|når|hva heter|hvordan|hvorfor|beskriv)\b", re.IGNORECASE)
+_WH_TEXT_EN = re.compile(r"^\s*(who|which|where|when|what is the name|how does|why|describe)\b", re.IGNORECASE)
+_WH_NUMBER = re.compile(
+    r"\b(hvor mye|hvor mange|hvor stor|hvor stort|hvor store|hvor høy|hvor høyt|hvor lav|hvor lenge|hvor langt|"
+    r"hva var|hva ble|hva er|hva utgjorde|how much|how many|how large|how big|how high|how long|what was|what were|what is|what share|"
+    r"antall|beløp|prosent|andel|percent|share|amount)\b",
+    re.IGNORECASE,
+)
+_COMPARE_BUDGET = re.compile(
+    r"\b(enn budsjett\w*|enn det som var budsjettert|sammenlignet med budsjett\w*|i forhold til budsjett\w*|"
+    r"mot budsjett\w*|over budsjett\w*|under budsjett\w*|budsjettavvik\w*|avvik\w*|differanse\w*|"
+    r"enn rammen|over rammen|utover rammen|i forhold til rammen|"
+    r"than budget\w*|compared (?:to|with) (?:the )?budget|over budget|under budget|variance|deviation|difference)\b",
+    re.IGNORECASE,
+)
+_COMPARE_CHANGE = re.compile(
+    r"\b(fra \d{4} til \d{4}|endring\w*|økte|økning\w*|falt|redusert|reduksjon\w*|nedgang\w*|gikk (?:ned|opp)|"
+    r"steg|vokste|from \d{4} to \d{4}|change\w*|increase\w*|decrease\w*|grew|grow|rose|fell|dropped)\b",
+    re.IGNORECASE,
+)
+_COMPARE_THAN = re.compile(r"\b(enn|than|sammenlignet med|compared (?:to|with)|mot)\b", re.IGNORECASE)
+_COMPARATIVE = re.compile(
+    r"\b(flere|færre|mer|mindre|høyere|lavere|større|mindre|more|fewer|less|higher|lower|larger|smaller)\b",
+    re.IGNORECASE,
+)
+
+_FOLLOWUP_START = re.compile(
+    r"^\s*(og|men|enn|hva med|hvordan med|samme for|også for|og for|og hva med|og i|and|what about|how about|"
+    r"same for|and for|and in|and what about)\b",
+    re.IGNORECASE,
+)
+
+_INJECTION = re.compile(
+    r"\b(ignorer\w*|glem (?:alt|instruks\w*|tidligere)|overse instruks\w*|ignore (?:all|any|the|previous|your|prior)\b|"
+    r"disregard|forget (?:all|your|previous)|system ?prompt|du er nå|you are now|late som|pretend|"
+    r"si at|skriv at|svar at|say that|write that|answer that|respond with)",
+    re.IGNORECASE,
+)
+_CLAUSE_AFTER_CLAIM = re.compile(
+    r"\b(si|skriv|svar|påstå|say|write|answer|claim|respond)\s+(at|that|with)\b.*$", re.IGNORECASE
+)
+
+_OTHER_MUNI = re.compile(
+    r"\b([A-ZÆØÅ][\wæøåÆØÅ-]+)\s+(kommune|kommunes|municipality|municipality's)\b"
+    r"|\b(?:kommunen|municipality of)\s+([A-ZÆØÅ][\wæøåÆØÅ-]+)"
+)
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    question: str  # as asked
+    text: str  # the effective question (for a follow-up: merged with the previous turn)
+    lang: str  # "no" | "en"
+    content: tuple[str, ...]  # stems of content words (incl. compound parts), in order
+    expansions: tuple[str, ...] = ()  # stems added by synonyms
+    table_ref: int | None = None
+    years: tuple[int, ...] = ()  # years asked about, in order of mention
+    price_year: int | None = None  # "i 2020-kroner", "faste kroner"
+    year_range: tuple[int, int] | None = None  # "2016–2020"
+    intents: frozenset[str] = frozenset()
+    compare: str | None = None  # "budget" | "change" | "than"
+    direction: int = 0  # +1 more/higher/increase, -1 less/lower/decrease
+    wants_number: bool = True
+    other_entities: tuple[str, ...] = ()  # other municipalities named
+    followup: bool = False
+    injection: bool = False  # the question tries to instruct the bot
+    prefer_table: int | None = None  # from the previous turn's answer
+    dropped: tuple[str, ...] = ()  # stems taken out of a follow-up's previous question
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def search_weights(self) -> dict[str, float]:
+        """Stems to search with and their weights (question words 1.0, synonyms 0.5)."""
+        w: dict[str, float] = {}
+        for s in self.content:
+            w[s] = 1.0
+        for s in self.expansions:
+            w.setdefault(s, 0.5)
+        for y in self.years:
+            w[str(y)] = max(w.get(str(y), 0.0), 0.3)
+        if self.table_ref is not None:
+            w["tabell"] = 0.5
+            w[str(self.table_ref)] = 1.0
+        return w
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lang": self.lang,
+            "text": self.text,
+            "content": list(self.content),
+            "expansions": list(self.expansions),
+            "table_ref": self.table_ref,
+            "years": list(self.years),
+            "price_year": self.price_year,
+            "intents": sorted(self.intents),
+            "compare": self.compare,
+            "direction": self.direction,
+            "wants_number": self.wants_number,
+            "other_entities": list(self.other_entities),
+            "followup": self.followup,
+            "injection": self.injection,
+        }
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def find_table_ref(text: str) -> int | None:
+    m = _TABLE_REF.search(text)
+    return int(m.group(1)) if m else None
+
+
+def find_years(text: str) -> tuple[tuple[int, ...], int | None, tuple[int, int] | None]:
+    """(years asked about, price-level year, range) from a question."""
+    price_year = None
+    masked = text
+    for m in _PRICE_YEAR.finditer(text):
+        price_year = int(m.group(1))
+        masked = masked[: m.start(1)] + "    " + masked[m.end(1) :]
+    fixed = _FIXED_PRICES.search(masked)
+    if fixed and fixed.group(1):
+        price_year = int(fixed.group(1))
+        masked = masked[: fixed.start(1)] + "    " + masked[fixed.end(1) :]
+    # "31.12.2019" -> 2019
+    masked = re.sub(r"\b\d{1,2}\.\d{1,2}\.(\d{4})\b", r" \1", masked)
+    # "2020/2021" (a turn of the year): the first year
+    masked = _SLASH_YEARS.sub(lambda m: m.group(1), masked)
+    years: list[int] = []
+    for m in _YEAR.finditer(masked):
+        y = int(m.group(1))
+        if YEAR_MIN <= y <= YEAR_MAX and y not in years:
+            years.append(y)
+    rng = None
+    m = _RANGE.search(masked)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        if YEAR_MIN <= a < b <= YEAR_MAX:
+            rng = (a, b)
+    if _PREV_YEAR.search(text) and years:
+        prev = years[-1] - 1
+        if prev not in years:
+            years.append(prev)
+    return tuple(years), price_year, rng
+
+
+def find_intents(stems: Iterable[str], text: str) -> frozenset[str]:
+    have = set(stems) | {w.lower() for w in raw_tokens(text)}
+    out = {name for name, words in _INTENT_WORDS.items() if any(w in have for w in words)}
+    if "%" in text:
+        out.add("prosent")
+    return frozenset(out)
+
+
+def find_compare(text: str, years: Sequence[int]) -> tuple[str | None, int]:
+    """("budget" | "change" | "than" | None, direction)."""
+    low = text.lower()
+    direction = 0
+    if any(re.search(rf"\b{re.escape(w)}\b", low) for w in _MORE):
+        direction = 1
+    if any(re.search(rf"\b{re.escape(w)}\b", low) for w in _LESS):
+        direction = -1 if direction == 0 else direction
+    if _COMPARE_BUDGET.search(text) and re.search(
+        r"budsjett|budget|avvik|differanse|variance|deviation|difference|rammen", low
+    ):
+        return "budget", direction
+    if len(years) >= 2 and (_COMPARE_CHANGE.search(text) or _COMPARE_THAN.search(text)):
+        return "change", direction
+    if _COMPARE_CHANGE.search(text) and re.search(r"\bfra\b|\bfrom\b|endring|change", low):
+        return "change", direction
+    if _COMPARATIVE.search(text) and _COMPARE_THAN.search(text):
+        return "than", direction
+    return None, direction
+
+
+def find_other_municipalities(text: str, home: Iterable[str], known: Iterable[str] = ()) -> tuple[str, ...]:
+    """Municipalities named in the question other than the report's own."""
+    home_l = {h.lower() for h in home}
+    out: list[str] = []
+    for m in _OTHER_MUNI.finditer(text):
+        name = m.group(1) or m.group(3)
+        if name and name.lower() not in home_l and name.lower() not in {"hver", "egen", "samme", "denne", "the"}:
+            out.append(name)
+    words = re.findall(r"[\wæøåÆØÅ-]+", text)
+    lowered = [w.lower() for w in words]
+    for i, w in enumerate(lowered):
+        if w in set(known) and w not in home_l:
+            # "Asker og Bærum" names a joint body of both, not the other municipality alone
+            joint = (i + 2 < len(lowered) and lowered[i + 1] in {"og", "and"} and lowered[i + 2] in home_l) or (
+                i >= 2 and lowered[i - 1] in {"og", "and"} and lowered[i - 2] in home_l
+            )
+            if not joint and words[i][:1].isupper():
+                out.append(words[i])
+    return tuple(dict.fromkeys(out))
+
+
+def strip_injection(text: str) -> tuple[str, bool]:
+    """Remove instructions aimed at the bot (and any claim it is told to repeat)."""
+    if not _INJECTION.search(text):
+        return text, False
+    out = _CLAUSE_AFTER_CLAIM.sub("", text)
+    out = _INJECTION.sub(" ", out)
+    out = re.sub(r"\b(instruks\w*|instructions?|regler|rules)\b", " ", out, flags=re.IGNORECASE)
+    # a number told to the bot is never a fact to look up
+    out = re.sub(r"-?\d[\d ,.]*\s*(mrd|mill|milliarder|millioner|billion|million|kr|kroner)?\.?", " ", out)
+    return " ".join(out.split()), True
+
+
+def is_followup(text: str, content: Sequence[str], years: Sequence[int]) -> bool:
+    words = raw_tokens(text)
+    if _FOLLOWUP_START.search(text) and len(words) <= 8:
+        return True
+    return bool(len(words) <= 4 and years and len(content) <= 1)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """What analysis needs to know about the world: the analyzer, synonyms, the report's own
+    municipality names and a list of other municipality names."""
+
+    analyzer: Analyzer
+    synonyms: Synonyms
+    home: tuple[str, ...] = ()
+    municipalities: frozenset[str] = frozenset()
+
+
+def _content_stems(ctx: QueryContext, text: str, home: Iterable[str]) -> list[str]:
+    home_stems = {ctx.analyzer.stem(h.lower()) for h in home} | {h.lower() for h in home}
+    out = []
+    for s in ctx.analyzer.tokens(text):
+        if s in home_stems or s.isdigit() and len(s) == 4:
+            continue
+        out.append(s)
+    return list(dict.fromkeys(out))
+
+
+def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
+    """Analyse one question on its own (no history)."""
+    text = " ".join(clean(question).split())
+    lang = detect_language(text)
+    text_clean, injection = strip_injection(text)
+    table_ref = find_table_ref(text_clean)
+    years, price_year, rng = find_years(text_clean)
+    no_ref = _TABLE_REF.sub(" ", text_clean)
+    content = _content_stems(ctx, no_ref, ctx.home)
+    if table_ref is not None:
+        content = [s for s in content if s not in {"tabell", "tabl", "table"}]
+    all_stems = ctx.analyzer.tokens(no_ref, stopwords=False, compounds=False)
+    expansions = ctx.synonyms.expand(all_stems)
+    intents = find_intents(list(content) + expansions, text_clean)
+    compare, direction = find_compare(text_clean, years)
+    wants_number = not (_WH_TEXT_NO.search(text_clean) or _WH_TEXT_EN.search(text_clean)) or bool(
+        re.search(r"\b(hvor mange|hvor mye|how many|how much)\b", text_clean, re.IGNORECASE)
+    )
+    if not _WH_NUMBER.search(text_clean) and (_WH_TEXT_NO.search(text_clean) or _WH_TEXT_EN.search(text_clean)):
+        wants_number = False
+    others = find_other_municipalities(text_clean, ctx.home, ctx.municipalities)
+    return QueryAnalysis(
+        question=question,
+        text=text_clean,
+        lang=lang,
+        content=tuple(content),
+        expansions=tuple(expansions),
+        table_ref=table_ref,
+        years=years,
+        price_year=price_year,
+        year_range=rng,
+        intents=intents,
+        compare=compare,
+        direction=direction,
+        wants_number=wants_number,
+        other_entities=others,
+        injection=injection,
+    )
+
+
+_ROW_IN_ANSWER = re.compile(r"(?:rad|row)\s+«([^»]+)»")
+_TABLE_IN_ANSWER = re.compile(r"(?:Tabell|Table)\s+(\d+)")
+
+
+def _previous_turn(history: Sequence[Any] | None) -> tuple[str | None, str | None, int | None]:
+    """(previous question, previous answer's row label, previous answer's table) from history.
+
+    History items may be chat messages ({"role", "content"}), Answer objects, QueryAnalysis
+    objects or plain strings (earlier questions); the newest is last.
+    """
+    if not history:
+        return None, None, None
+    prev_q = prev_row = None
+    prev_table = None
+    for item in reversed(history):
+        if isinstance(item, Mapping):
+            role, content = item.get("role"), item.get("content")
+            if role == "assistant" and prev_q is None and prev_row is None and isinstance(content, str):
+                m = _ROW_IN_ANSWER.search(content)
+                prev_row = m.group(1) if m else None
+                t = _TABLE_IN_ANSWER.search(content)
+                prev_table = int(t.group(1)) if t else None
+            elif role == "user" and isinstance(content, str):
+                prev_q = content
+                break
+        elif isinstance(item, QueryAnalysis):
+            prev_q = item.text
+            break
+        elif hasattr(item, "question") and hasattr(item, "citations"):
+            prev_q = item.question
+            cites = item.citations
+            if cites and prev_row is None:
+                prev_row = cites[0].row
+                prev_table = cites[0].table
+            break
+        elif isinstance(item, str):
+            prev_q = item
+            break
+    return prev_q, prev_row, prev_table
+
+
+def analyze(question: str, ctx: QueryContext, history: Sequence[Any] | None = None) -> QueryAnalysis:
+    """Analyse a question; a follow-up takes what it leaves out from the previous turn."""
+    cur = analyze_one(question, ctx)
+    prev_q, prev_row, prev_table = _previous_turn(history)
+    if prev_q is None or not is_followup(cur.text, cur.content, cur.years):
+        return cur
+    # the previous question may itself have been a follow-up: resolve it first
+    earlier = list(history or [])
+    idx = max((i for i, h in enumerate(earlier) if (isinstance(h, Mapping) and h.get("role") == "user")
+               or isinstance(h, str | QueryAnalysis)), default=None)
+    prev = analyze(prev_q, ctx, earlier[:idx] if idx is not None else None)
+    new_content = [s for s in cur.content if s not in {"og", "hva", "med", "and", "about"}]
+    dropped: list[str] = []
+    if new_content:
+        # the new subject replaces the previous one: drop the previous row label's words
+        row_stems = set(ctx.analyzer.tokens(prev_row)) if prev_row else set()
+        subject = row_stems or set(prev.content[:1])
+        dropped = [s for s in prev.content if s in subject]
+        content = [s for s in prev.content if s not in subject] + [s for s in new_content if s not in prev.content]
+        expansions = [s for s in (*prev.expansions, *cur.expansions) if s not in content]
+    else:
+        content = list(prev.content)
+        expansions = list(prev.expansions)
+    years = cur.years or prev.years
+    merged_text = f"{prev.text} | {cur.text}"
+    compare = cur.compare or (prev.compare if (len(years) >= 2 or prev.compare == "budget") else None)
+    return replace(
+        prev,
+        question=question,
+        text=merged_text,
+        lang=cur.lang,
+        content=tuple(dict.fromkeys(content)),
+        expansions=tuple(dict.fromkeys(expansions)),
+        table_ref=cur.table_ref if cur.table_ref is not None else prev.table_ref,
+        years=years,
+        price_year=cur.price_year or prev.price_year,
+        year_range=cur.year_range or (prev.year_range if not cur.years else None),
+        intents=prev.intents | cur.intents,
+        compare=compare,
+        direction=cur.direction or prev.direction,
+        other_entities=cur.other_entities,
+        followup=True,
+        injection=cur.injection,
+        prefer_table=prev_table,
+        dropped=tuple(dropped),
+    )
+
+
+def content_words(analysis: QueryAnalysis) -> tuple[str, ...]:
+    """The content stems minus generic words (used for coverage)."""
+    return tuple(s for s in analysis.content if s not in STOPWORDS)

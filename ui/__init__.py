@@ -1,0 +1,1 @@
+"""Gradio chat that shows its sources."""
