@@ -79,9 +79,9 @@ def _join_title(parts: list[str]) -> str:
     return re.sub(r"\s+", " ", out)
 
 
-def find_chapters(lines: list[str]) -> list[Chapter]:
-    """Numbered chapters, in order, with 1-based line spans covering the whole report."""
-    heads: list[tuple[int, int, str]] = []  # (heading line index, number, title)
+def _find_heads(lines: list[str]) -> list[tuple[int, int, str, list[int]]]:
+    """(first heading line, number, title, all heading line indexes) for each numbered heading."""
+    heads: list[tuple[int, int, str, list[int]]] = []
     expected = 1
     for i, line in enumerate(lines):
         text = clean_text(line)
@@ -89,10 +89,12 @@ def find_chapters(lines: list[str]) -> list[Chapter]:
         if m and int(m.group(1)) in (expected, expected + 1):
             nxt = i + 1
             parts = [m.group(2)]
+            used = [i]
             while nxt < len(lines) and lines[nxt].strip() and _is_caps(lines[nxt]) and len(lines[nxt].strip()) <= 40:
                 parts.append(lines[nxt])
+                used.append(nxt)
                 nxt += 1
-            heads.append((i, int(m.group(1)), _join_title(parts)))
+            heads.append((i, int(m.group(1)), _join_title(parts), used))
             expected = int(m.group(1)) + 1
             continue
         m = _GLUED_RE.match(text)
@@ -101,8 +103,20 @@ def find_chapters(lines: list[str]) -> list[Chapter]:
             title_text = m.group(1)
             if not (_is_caps(title_text) or (above and _is_caps(lines[above[0]]))):
                 continue
-            heads.append((above[0] if above else i, int(m.group(2)), _join_title([*(lines[j] for j in above), title_text])))
+            first = above[0] if above else i
+            heads.append((first, int(m.group(2)), _join_title([*(lines[j] for j in above), title_text]), [*above, i]))
             expected = int(m.group(2)) + 1
+    return heads
+
+
+def heading_lines(lines: list[str]) -> set[int]:
+    """0-based indexes of the lines that print chapter headings (not prose)."""
+    return {j for _, _, _, used in _find_heads(lines) for j in used}
+
+
+def find_chapters(lines: list[str]) -> list[Chapter]:
+    """Numbered chapters, in order, with 1-based line spans covering the whole report."""
+    heads = [(first, number, title) for first, number, title, _ in _find_heads(lines)]
     # chapter start: the heading's own line when it opens a page, else the start of its page
     starts: list[tuple[int, int, str | None]] = []
     prev_start = 0

@@ -39,8 +39,8 @@ def row_text(table: Table, row_index: int) -> str:
 def table_text(table: Table) -> str:
     head = f"Tabell {table.cite_number}" if table.cite_number is not None else "Tabell"
     unit = f" ({table.unit})" if table.unit else ""
-    labels = ", ".join(r.label for r in table.rows)
-    return f"{head}: {_caption_topic(table)}{unit}. Kolonner: {', '.join(table.columns)}. Rader: {labels}."
+    # kept short: the rows have their own documents; this one finds a table by its caption
+    return f"{head}: {_caption_topic(table)}{unit}. Kolonner: {', '.join(table.columns)}."
 
 
 def _prose_groups(passages: tuple[Passage, ...]) -> list[list[Passage]]:

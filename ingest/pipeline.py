@@ -55,10 +55,16 @@ def load_report(path: Path) -> Report:
     return report
 
 
-def index_fingerprint_for(report: Report, model_id: str) -> str:
+def index_fingerprint_for(report: Report, model_id: str, chunks: list | None = None) -> str:
+    """Fingerprint of what the index holds: source, parser version, chunk texts, embedding model."""
+    import hashlib
+
+    from ingest.chunks import build_chunks
     from ingest.store import index_fingerprint
 
-    return index_fingerprint(report.source_sha256, PARSER_VERSION, model_id)
+    chunks = build_chunks(report) if chunks is None else chunks
+    digest = hashlib.sha256("\0".join(f"{c.id}\t{c.text}" for c in chunks).encode("utf-8")).hexdigest()[:12]
+    return index_fingerprint(report.source_sha256, f"{PARSER_VERSION}+{digest}", model_id)
 
 
 def make_cached_embeddings(settings: Settings):
@@ -93,7 +99,7 @@ def run_ingest(
         client = make_client(settings.data_dir, settings.chroma_url)
     except Exception as exc:  # a server that is down, a bad URL, an unwritable directory
         raise IngestError(f"Cannot open the index store ({settings.chroma_url or settings.data_dir}): {exc}") from None
-    fingerprint = index_fingerprint_for(report, embeddings.model_id)
+    fingerprint = index_fingerprint_for(report, embeddings.model_id, chunks)
     bar = None
     callback: Callable[[int, int], None] | None
     if callable(progress):

@@ -60,9 +60,10 @@ def _is_heading(text: str, next_text: str | None) -> bool:
     return next_text is None or next_text[:1].isupper() or next_text[:1] in "ÆØÅ•"
 
 
-def parse_passages(lines: list[str], chapter_of_line: Callable[[int], Chapter], tables: list[Table] | tuple[Table, ...]) -> list[Passage]:
-    """Paragraph and bullet passages outside the tables, with chapter, section and lines."""
-    in_table = set()
+def parse_passages(lines: list[str], chapter_of_line: Callable[[int], Chapter], tables: list[Table] | tuple[Table, ...],
+                   skip_lines: set[int] | None = None) -> list[Passage]:
+    """Paragraph and bullet passages outside the tables (and `skip_lines`, e.g. chapter headings)."""
+    in_table = set(skip_lines or ())
     for t in tables:
         in_table.update(range(t.lines[0] - 1, t.lines[1]))
     # blocks of consecutive non-blank prose lines
@@ -99,7 +100,13 @@ def parse_passages(lines: list[str], chapter_of_line: Callable[[int], Chapter], 
         unit: _Unit | None = None
         for i in block[start:]:
             text = clean_text(lines[i]).strip()
-            if _BULLET_RE.match(text) or unit is None or _FIGURE_RE.match(text):
+            # a line the extraction indents by one space opens a page: a new paragraph when the
+            # previous line ended a sentence or was a figure caption
+            page_start = bool(re.match(r"^ [A-ZÆØÅ0-9]", lines[i])) and unit is not None and (
+                clean_text(lines[unit.lines[-1]]).rstrip().endswith(_TERMINAL)
+                or _FIGURE_RE.match(clean_text(lines[unit.lines[0]]))
+            )
+            if _BULLET_RE.match(text) or unit is None or _FIGURE_RE.match(text) or page_start:
                 if unit is not None:
                     units.append(unit)
                 unit = _Unit([i], bool(_BULLET_RE.match(text)))
@@ -119,16 +126,19 @@ def parse_passages(lines: list[str], chapter_of_line: Callable[[int], Chapter], 
         merged = _Unit(list(u.lines), u.bullet)
         while not merged.text(lines).endswith(_TERMINAL):
             target = None
+            chapter = chapter_of_line(merged.lines[0] + 1)
             for m in range(n + 1, min(n + 5, len(units))):
                 cand = units[m]
                 if m in used or isinstance(cand, str):
                     continue
+                if chapter_of_line(cand.lines[0] + 1) != chapter:
+                    break  # never across chapters
                 first = cand.text(lines)
                 if not cand.bullet and (first[:1].islower() or first[:1].isdigit()):
                     target = m
                     break
-                if m == n + 1 and not cand.bullet and merged.bullet:
-                    continue
+                if not first.endswith(_TERMINAL):
+                    break  # an unfinished unit in between: the continuation is its own
             if target is None:
                 break
             used.add(target)

@@ -136,7 +136,7 @@ def _values_at(tokens: list[Token], i: int, end: int) -> list[tuple[Value, int]]
         if dec is not None or sup or pct or j + 1 >= end:
             break
         nxt = _num_parts(tokens[j + 1].text)
-        if nxt is None or nxt[0] or len(nxt[1]) != 3 or len(groups[0]) > 3:
+        if nxt is None or nxt[0] or len(nxt[1]) != 3 or len(groups[0]) > 3 or groups[0] == "0":
             break
         if tokens[j + 1].gap > 1:
             break  # a wide gap separates columns, never thousands

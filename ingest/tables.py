@@ -40,6 +40,7 @@ class _RowDraft:
     uncertain: bool = False
     reason: str | None = None
     label_markers: list[str] = field(default_factory=list)
+    span_first: int | None = None  # first line of a label printed above the numbers
 
 
 @dataclass
@@ -122,6 +123,8 @@ def _is_footnote_line(line: str) -> bool:
     if not m:
         return False
     body = m.group(2).strip()
+    if m.group(1).startswith("0") or (body.isupper() and len(body.split()) <= 4):
+        return False  # a chapter heading like '07 OPPVEKST'
     return len(body) >= 8 and (body[:1].isupper() or body[:1].isdigit() or body[:1] in "ÆØÅ§(") and _row_run(text, False) is None or (
         m is not None and len(body.split()) >= 6
     )
@@ -155,6 +158,7 @@ def _scan_block(lines: list[str], start: int, caption_idx: int | None, number: i
     footnotes: list[list[tuple[int, str]]] = []
     section: str | None = None
     pending_label: list[str] = []
+    pending_first: int | None = None
     i = start
     end = start
     blanks = 0
@@ -194,7 +198,11 @@ def _scan_block(lines: list[str], start: int, caption_idx: int | None, number: i
                 end = i
                 i += 1
                 continue
-            if text[:1].islower() or text[:1] in "§(" or (blanks_before == 0 and parsed is None and len(text) > 30):
+            unfinished = not clean_text(footnotes[-1][-1][1]).rstrip().endswith((".", ")", "!", "?"))
+            continues = (text[:1].islower() or text[:1] in "§(") and (unfinished or blanks_before == 0)
+            if continues or (blanks_before == 0 and parsed is None and len(text) > 30) or (
+                unfinished and parsed is None and not _is_label_only(raw)
+            ):
                 footnotes[-1].append((i, raw))
                 end = i
                 i += 1
@@ -221,15 +229,14 @@ def _scan_block(lines: list[str], start: int, caption_idx: int | None, number: i
                 break
             if label and label[:1].islower() and not label.startswith(("–", "-")):
                 break  # a prose line that happens to end in a number
+            span_first = None
             if pending_label:
                 label = " ".join([*pending_label, label]).strip()
-                first_idx = i - 1
-                while first_idx > 0 and not lines[first_idx].strip():
-                    first_idx -= 1
-                pending_label = []
+                span_first = pending_first
+                pending_label, pending_first = [], None
             if tail and not (tail.startswith("(") and tail.endswith(")")):
                 has_text_column = True
-            rows.append(_RowDraft(label, i, i, tokens, run, tail, section))
+            rows.append(_RowDraft(label, i, i, tokens, run, tail, section, span_first=span_first))
             end = i
             i += 1
             continue
@@ -237,6 +244,10 @@ def _scan_block(lines: list[str], start: int, caption_idx: int | None, number: i
             in_footnotes = True
             footnotes.append([(i, raw)])
             end = i
+            i += 1
+            continue
+        if pending_label and text[:1].islower():
+            pending_label.append(text)  # a label wrapped over several lines above its numbers
             i += 1
             continue
         if has_text_column and rows and rows[-1].text_tail and len(text) <= 60 and (text[:1].islower() or text[:1] == "("):
@@ -254,6 +265,8 @@ def _scan_block(lines: list[str], start: int, caption_idx: int | None, number: i
                     i += 1
                     continue
                 if nxt is not None or (_is_label_only(lines[j]) and has_text_column):
+                    if not pending_label:
+                        pending_first = i
                     pending_label.append(text)
                     i += 1
                     continue
@@ -484,12 +497,43 @@ def _sums_hold(rows: list[_RowDraft], block: list[int], s_idx: int, cols: dict[i
     return checked >= 1 and len(block) >= 2
 
 
+def _unique_readings(rows: list[_RowDraft], k: int) -> list[list[Value | None]]:
+    out: list[list[Value | None]] = []
+    for r in rows:
+        exact = {tuple(v.raw for v in c): c for c in _candidate_readings(r) if len(c) == k}
+        if len(exact) == 1:
+            out.append(list(next(iter(exact.values()))))
+    return out
+
+
+def _satisfiable_identity(rows: list[_RowDraft], k: int) -> bool:
+    """Does one arithmetic identity (learned from a row with a single reading) hold in some
+    reading of every row?"""
+    unique = _unique_readings(rows, k)
+    if not unique:
+        return False
+    seed = unique[0]
+    candidates = _learn_profile([seed, seed], k, False).identities
+    for target, plus, minus in candidates:
+        def holds(vals: list[Value], target=target, plus=plus, minus=minus) -> bool:
+            want = sum(vals[c].value for c in plus) - sum(vals[c].value for c in minus)
+            return abs(vals[target].value - want) <= IDENTITY_TOLERANCE
+        if all(any(holds(c) for c in _candidate_readings(r) if len(c) == k) for r in rows):
+            return True
+    return False
+
+
 def _read_rows(rows: list[_RowDraft], raw_lines: list[str], header_periods: int) -> int:
     k = _column_count(rows)
     if header_periods > k and any(max((len(x) for x in _candidate_readings(r)), default=0) >= header_periods for r in rows):
         k = header_periods
     if k == 0:
         return 0
+    # one column more fits every row and only then does the table add up: take it
+    # ('0 100 100' is 0 | 100 | 100 when Endring = 2020 - 2019, not 0 | 100 100)
+    if len(rows) >= 2 and all(any(len(c) == k + 1 for c in _candidate_readings(r)) for r in rows):
+        if _satisfiable_identity(rows, k + 1) and not _learn_profile(_unique_readings(rows, k), k, False).identities:
+            k += 1
     inner_gaps = Counter(
         t.gap for r in rows for t in r.tokens[r.run[0] + 1 : r.run[1]] if t.text not in ("%",) and not t.text.startswith("(")
     )
@@ -690,11 +734,12 @@ def _to_table(block: _Block, lines: list[str], chapter: Chapter) -> Table | None
             cells.append(Cell(columns[k - 1], r.text_tail, None))
         elif has_text and not tail_in_last:
             cells.append(Cell(columns[-1], r.text_tail, None))
-        source = "\n".join(lines[r.line_idx : r.last_idx + 1])
+        first_line = r.span_first if r.span_first is not None else r.line_idx
+        source = "\n".join(lines[first_line : r.last_idx + 1])
         section = r.section if r.section is not None else first_section
         section = _clean_label(section, markers)[0] if section else None
         out_rows.append(
-            Row(label, tuple(cells), (r.line_idx + 1, r.last_idx + 1), source, r.uncertain, r.reason, section,
+            Row(label, tuple(cells), (first_line + 1, r.last_idx + 1), source, r.uncertain, r.reason, section,
                 tuple(dict.fromkeys(row_markers)))
         )
     first = (block.caption_idx if block.caption_idx is not None else block.header_lines[0][0]) + 1

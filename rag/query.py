@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
-from rag.text import STOPWORDS, Analyzer, clean, detect_language, raw_tokens
+from rag.text import LIGHT_VERBS, STOPWORDS, Analyzer, clean, detect_language, raw_tokens
 
 YEAR_MIN, YEAR_MAX = 1950, 2099  # four-digit numbers in this span are read as years
 
@@ -26,10 +26,17 @@ YEAR_MIN, YEAR_MAX = 1950, 2099  # four-digit numbers in this span are read as y
 
 
 @dataclass(frozen=True)
-class Synonyms:
-    """Phrase -> expansions, matched on stemmed token sequences."""
+class SynEntry:
+    lang: str  # "no": key matched on stems; "en": key matched on lowercased words
+    key: tuple[str, ...]
+    alts: tuple[tuple[str, ...], ...]  # each alternative phrase as stems
 
-    entries: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Phrase -> alternative phrases (report vocabulary)."""
+
+    entries: tuple[SynEntry, ...]
     municipalities: frozenset[str] = frozenset()
 
     @classmethod
@@ -40,28 +47,29 @@ class Synonyms:
         for section, mapping in data.items():
             if section.startswith("_") or not isinstance(mapping, Mapping):
                 continue
+            lang = "en" if section == "en" else "no"
             for key, values in mapping.items():
-                k = tuple(analyzer.tokens(key, stopwords=False, compounds=False))
-                if not k:
-                    continue
-                vals = tuple(
-                    tuple(analyzer.tokens(v, stopwords=True)) for v in values if analyzer.tokens(v, stopwords=True)
-                )
-                entries.append((k, vals))
+                if lang == "en":
+                    k = tuple(raw_tokens(key))
+                else:
+                    k = tuple(analyzer.tokens(key, stopwords=False, compounds=False))
+                alts = tuple(t for t in (tuple(analyzer.tokens(v, compounds=False)) for v in values) if t)
+                if k and alts:
+                    entries.append(SynEntry(lang, k, alts))
         munis = frozenset(m.lower() for m in data.get("_municipalities", ()))
         return cls(tuple(entries), munis)
 
-    def expand(self, stems: Sequence[str]) -> list[str]:
-        """Stems the matched phrases add (not including the input stems)."""
-        out: list[str] = []
-        n = len(stems)
-        for key, vals in self.entries:
-            k = len(key)
-            if any(tuple(stems[i : i + k]) == key for i in range(n - k + 1)):
-                for v in vals:
-                    out.extend(v)
-        have = set(stems)
-        return [s for s in dict.fromkeys(out) if s not in have]
+    def spans(self, words: Sequence[str], stems: Sequence[str]) -> list[tuple[int, int, tuple[tuple[str, ...], ...]]]:
+        """(start, end, alternatives) for every entry found in the token sequence."""
+        out = []
+        n = len(words)
+        for e in self.entries:
+            seq = words if e.lang == "en" else stems
+            k = len(e.key)
+            for i in range(n - k + 1):
+                if tuple(seq[i : i + k]) == e.key:
+                    out.append((i, i + k, e.alts))
+        return out
 
 
 # --------------------------------------------------------------------------- intents
@@ -140,12 +148,25 @@ _OTHER_MUNI = re.compile(
 
 
 @dataclass(frozen=True)
+class QTerm:
+    """A content word of the question: its stem, compound parts and synonym phrases (stems)."""
+
+    stem: str
+    parts: tuple[str, ...] = ()
+    alts: tuple[tuple[str, ...], ...] = ()
+    word: str = ""
+    light: bool = False  # a light verb: counts when found, costs nothing when missing
+    proper: bool = False  # written with a capital inside the question (a name)
+
+
+@dataclass(frozen=True)
 class QueryAnalysis:
     question: str  # as asked
     text: str  # the effective question (for a follow-up: merged with the previous turn)
     lang: str  # "no" | "en"
     content: tuple[str, ...]  # stems of content words (incl. compound parts), in order
     expansions: tuple[str, ...] = ()  # stems added by synonyms
+    terms: tuple[QTerm, ...] = ()  # content words with their compound parts and synonyms
     table_ref: int | None = None
     years: tuple[int, ...] = ()  # years asked about, in order of mention
     price_year: int | None = None  # "i 2020-kroner", "faste kroner"
@@ -318,14 +339,33 @@ class QueryContext:
     municipalities: frozenset[str] = frozenset()
 
 
-def _content_stems(ctx: QueryContext, text: str, home: Iterable[str]) -> list[str]:
-    home_stems = {ctx.analyzer.stem(h.lower()) for h in home} | {h.lower() for h in home}
-    out = []
-    for s in ctx.analyzer.tokens(text):
-        if s in home_stems or s.isdigit() and len(s) == 4:
+_DATE = re.compile(r"\b\d{1,2}\.\s?\d{1,2}\.\s?\d{4}\b|\b\d{1,2}\.\s+(?:januar|februar|mars|april|mai|juni|juli|"
+                   r"august|september|oktober|november|desember)\b", re.IGNORECASE)
+
+
+def question_terms(ctx: QueryContext, text: str) -> tuple[list[QTerm], list[str]]:
+    """Content terms (with compound parts and synonyms) and synonym stems not tied to a term."""
+    home = {h.lower() for h in ctx.home} | {ctx.analyzer.stem(h.lower()) for h in ctx.home}
+    words = raw_tokens(_DATE.sub(" ", text))
+    stems = [ctx.analyzer.stem(w) for w in words]
+    spans = ctx.synonyms.spans(words, stems)
+    terms: list[QTerm] = []
+    seen: set[str] = set()
+    free: list[str] = []
+    acronyms = {m.lower() for m in re.findall(r"\b[A-ZÆØÅ]{2,}\b", text)}  # "IT", "SFO": never stopwords
+    capitalised = {m.lower() for m in re.findall(r"(?<=[\w,)] )[A-ZÆØÅ][\wæøå]+", text)}
+    for i, (w, st) in enumerate(zip(words, stems, strict=True)):
+        if (w in STOPWORDS and w not in acronyms) or w in home or st in home or (w.isdigit() and len(w) == 4):
             continue
-        out.append(s)
-    return list(dict.fromkeys(out))
+        if st in seen:
+            continue
+        seen.add(st)
+        alts = tuple(dict.fromkeys(alt for a, b, alts in spans if a <= i < b for alt in alts if alt != (st,)))
+        terms.append(QTerm(st, ctx.analyzer.split_compound(w), alts, w, w in LIGHT_VERBS, w in capitalised))
+    for a, b, alts in spans:
+        if not any(words[j] not in STOPWORDS for j in range(a, b)):
+            free.extend(x for alt in alts for x in alt)
+    return terms, free
 
 
 def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
@@ -336,12 +376,11 @@ def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
     table_ref = find_table_ref(text_clean)
     years, price_year, rng = find_years(text_clean)
     no_ref = _TABLE_REF.sub(" ", text_clean)
-    content = _content_stems(ctx, no_ref, ctx.home)
-    if table_ref is not None:
-        content = [s for s in content if s not in {"tabell", "tabl", "table"}]
-    all_stems = ctx.analyzer.tokens(no_ref, stopwords=False, compounds=False)
-    expansions = ctx.synonyms.expand(all_stems)
-    intents = find_intents(list(content) + expansions, text_clean)
+    terms, free = question_terms(ctx, no_ref)
+    content = list(dict.fromkeys(x for t in terms for x in (t.stem, *t.parts)))
+    expansions = [x for x in dict.fromkeys([*(x for t in terms for alt in t.alts for x in alt), *free])
+                  if x not in content]
+    intents = find_intents([t.stem for t in terms], text_clean)
     compare, direction = find_compare(text_clean, years)
     wants_number = not (_WH_TEXT_NO.search(text_clean) or _WH_TEXT_EN.search(text_clean)) or bool(
         re.search(r"\b(hvor mange|hvor mye|how many|how much)\b", text_clean, re.IGNORECASE)
@@ -355,6 +394,7 @@ def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
         lang=lang,
         content=tuple(content),
         expansions=tuple(expansions),
+        terms=tuple(terms),
         table_ref=table_ref,
         years=years,
         price_year=price_year,
@@ -420,28 +460,39 @@ def analyze(question: str, ctx: QueryContext, history: Sequence[Any] | None = No
     idx = max((i for i, h in enumerate(earlier) if (isinstance(h, Mapping) and h.get("role") == "user")
                or isinstance(h, str | QueryAnalysis)), default=None)
     prev = analyze(prev_q, ctx, earlier[:idx] if idx is not None else None)
-    new_content = [s for s in cur.content if s not in {"og", "hva", "med", "and", "about"}]
+    new_terms = [t for t in cur.terms if t.stem not in {"og", "hva", "med", "and", "about"}]
     dropped: list[str] = []
-    if new_content:
+    if new_terms:
         # the new subject replaces the previous one: drop the previous row label's words
         row_stems = set(ctx.analyzer.tokens(prev_row)) if prev_row else set()
-        subject = row_stems or set(prev.content[:1])
-        dropped = [s for s in prev.content if s in subject]
-        content = [s for s in prev.content if s not in subject] + [s for s in new_content if s not in prev.content]
-        expansions = [s for s in (*prev.expansions, *cur.expansions) if s not in content]
+        subject = row_stems or {prev.terms[0].stem} if prev.terms else row_stems
+        kept = [t for t in prev.terms if t.stem not in subject and not (set(t.parts) & subject)]
+        dropped = [t.stem for t in prev.terms if t not in kept]
+        have = {t.stem for t in kept}
+        terms = kept + [t for t in new_terms if t.stem not in have]
+        merged_text = f"{cur.text} ({prev.text})"
     else:
-        content = list(prev.content)
-        expansions = list(prev.expansions)
+        terms = list(prev.terms)
+        merged_text = prev.text
+        if cur.years:
+            old = [str(y) for y in prev.years]
+            for i, y in enumerate(cur.years):
+                if i < len(old):
+                    merged_text = merged_text.replace(old[i], str(y))
+                else:
+                    merged_text += f" {y}"
+    content = list(dict.fromkeys(x for t in terms for x in (t.stem, *t.parts)))
+    expansions = [x for x in dict.fromkeys(x for t in terms for alt in t.alts for x in alt) if x not in content]
     years = cur.years or prev.years
-    merged_text = f"{prev.text} | {cur.text}"
     compare = cur.compare or (prev.compare if (len(years) >= 2 or prev.compare == "budget") else None)
     return replace(
         prev,
         question=question,
         text=merged_text,
         lang=cur.lang,
-        content=tuple(dict.fromkeys(content)),
-        expansions=tuple(dict.fromkeys(expansions)),
+        content=tuple(content),
+        expansions=tuple(expansions),
+        terms=tuple(terms),
         table_ref=cur.table_ref if cur.table_ref is not None else prev.table_ref,
         years=years,
         price_year=cur.price_year or prev.price_year,
@@ -457,6 +508,3 @@ def analyze(question: str, ctx: QueryContext, history: Sequence[Any] | None = No
     )
 
 
-def content_words(analysis: QueryAnalysis) -> tuple[str, ...]:
-    """The content stems minus generic words (used for coverage)."""
-    return tuple(s for s in analysis.content if s not in STOPWORDS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bm25s.stopwords import STOPWORDS_NORWEGIAN
 
@@ -24,23 +25,43 @@ _DASH_BEFORE_DIGIT = re.compile(r"[\u2212\u2013](?=\s?\d)")
 _GROUPED_NUMBER = re.compile(r"(?<![\d,.])\d{1,3}(?: \d{3})+(?:,\d+)?(?![\d])")
 _TOKEN = re.compile(r"\d+(?:,\d+)?|[^\W\d_]+|\d+", re.UNICODE)
 
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words that say nothing about what is asked, in both languages (on top of bm25s' list).
-EXTRA_STOPWORDS_NO = frozenset(
+EXTRA_STOPWORDS_NO = _wordset(
     """
     hvor hva hvem hvilke hvilken hvilket hvordan når mye mange stor stort store høy høyt
     var ble blir er vært totalt samlet i år året årets ifølge iht kr kroner mill millioner
     mrd milliarder prosent antall tall oppgi svar fortell gi meg omtrent cirka ca rapporten
     årsrapporten rapport den det de en et ett sin sitt sine sine seg seg hadde har få fikk
-    """.split()
+    brukte betalte utgjorde utgjør penger utgangen slutten kommunen kommunens kommune
+    samlede totale ifølge flere færre fler mer høyere lavere sammenlignet sammenliknet nye ny nytt
+    """
 )
-STOPWORDS_EN = frozenset(
+STOPWORDS_EN = _wordset(
     """
     a an the of in on at to for from by with and or what which who whom how much many was were
     is are be been did do does has have had it its this that these those there their them they
     according as per into about than then during total overall give tell me please report
-    """.split()
+    more fewer higher lower compared
+    """
 )
 STOPWORDS = frozenset(STOPWORDS_NORWEGIAN) | EXTRA_STOPWORDS_NO | STOPWORDS_EN
+# Verbs that questions use around the thing asked about ("mottok", "ble ferdigstilt"): they help
+# find a sentence but a source that lacks them is not a worse match.
+LIGHT_VERBS = _wordset(
+    """
+    mottok mottatt motta mottar fikk fått får ferdigstilt ferdigstilte bygget bygd bygde utført
+    utførte registrert registrerte tatt tok gjennomført gjennomførte holdt holder avholdt hatt
+    jobbet jobber jobbe arbeidet kostet koster tjente tjener vant overtok sitter satt ligger heter
+    gikk kom ga gitt gir benyttet benytter opplevde opplever brukes inkludert inkludere ser står
+    stod sto fantes finnes fins var ble hentet satt lagt la solgt kjøpt kjøpte
+    received receive got get completed built held hold worked work cost costs earned earn won
+    took take sits sit located went came gave given used use experienced included
+    """
+)
 
 
 def clean(text: str) -> str:
@@ -58,6 +79,9 @@ def join_numbers(text: str) -> str:
     return _GROUPED_NUMBER.sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
+_ELISION = re.compile(r"\b([^\W\d_]{2,})-\s*(/|og\s|eller\s|and\s|or\s)\s*([^\W\d_]{4,})", re.UNICODE)
+
+
 def raw_tokens(text: str) -> list[str]:
     """Lowercased word and number tokens, one-character tokens kept, no stopword removal."""
     return _TOKEN.findall(join_numbers(clean(text)).lower())
@@ -65,17 +89,17 @@ def raw_tokens(text: str) -> list[str]:
 
 # --------------------------------------------------------------------------- language
 
-_NO_MARKERS = frozenset(
+_NO_MARKERS = _wordset(
     """
     hva hvor hvem hvilke hvilken hvordan når mye mange var ble er og i på til av med det den som
     kommunen kommunens fikk brukte hadde enn mer mindre flere færre ifølge
-    """.split()
+    """
 )
-_EN_MARKERS = frozenset(
+_EN_MARKERS = _wordset(
     """
     what how who which when where much many was were did the of in to and is are with than
     according did does municipality total average share year end
-    """.split()
+    """
 )
 
 
@@ -103,6 +127,9 @@ class Analyzer:
         self._stemmer = Stemmer.Stemmer("norwegian")
         self._stem_cache: dict[str, str] = {}
         self._split_cache: dict[str, tuple[str, ...]] = {}
+        self._split_heads: dict[str, str] = {}
+        self._suffixes: frozenset[str] = frozenset()
+        self._prefixes: frozenset[str] = frozenset()
         self.min_compound = min_compound
         self.vocabulary: frozenset[str] = frozenset()
         self._stem_vocab: frozenset[str] = frozenset()
@@ -114,8 +141,21 @@ class Analyzer:
     def set_vocabulary(self, words: Iterable[str]) -> None:
         vocab = {w for w in words if len(w) >= 3 and not w[0].isdigit()}
         self.vocabulary = frozenset(vocab)
-        self._stem_vocab = frozenset(self.stem(w) for w in vocab)
+        stems = {self.stem(w) for w in vocab}
+        self._stem_vocab = frozenset(stems)
+        # recurring compound heads and modifiers: stem suffixes / word prefixes shared by 2+ words
+        suffixes: dict[str, int] = {}
+        prefixes: dict[str, int] = {}
+        for st in stems:
+            for i in range(3, len(st) - 3):
+                suffixes[st[i:]] = suffixes.get(st[i:], 0) + 1
+        for w in vocab:
+            for i in range(4, len(w) - 2):
+                prefixes[w[:i]] = prefixes.get(w[:i], 0) + 1
+        self._suffixes = frozenset(k for k, n in suffixes.items() if n >= 2)
+        self._prefixes = frozenset(k for k, n in prefixes.items() if n >= 2)
         self._split_cache.clear()
+        self._split_heads.clear()
 
     @staticmethod
     def corpus_words(texts: Iterable[str]) -> set[str]:
@@ -137,36 +177,75 @@ class Analyzer:
         return part in self.vocabulary or self.stem(part) in self._stem_vocab
 
     def split_compound(self, word: str) -> tuple[str, ...]:
-        """Stems of the two parts of a compound, or () when no split is found."""
+        """Stems of the two parts of a compound, or () when no split is found.
+
+        A part is accepted when the corpus has it as a word, or (weaker) when it recurs as the
+        head or the modifier of other corpus words ("-plasser", "sosialhjelps-")."""
         if not self.vocabulary or len(word) < self.min_compound or word[:1].isdigit():
             return ()
         hit = self._split_cache.get(word)
         if hit is not None:
             return hit
-        best: tuple[int, tuple[str, ...]] | None = None
-        for i in range(3, len(word) - 3):
+        best: tuple[tuple[int, int, int], tuple[str, ...], str] | None = None
+        for i in range(3, len(word) - 2):
             left, right = word[:i], word[i:]
-            if not self._known(right) or len(self.stem(right)) < 3:
+            rstem = self.stem(right)
+            if len(rstem) < 3 or len(right) < 4:
+                continue
+            r_strength = 2 if self._known(right) else (1 if len(rstem) >= 5 and rstem in self._suffixes else 0)
+            if not r_strength:
                 continue
             lefts = [left]
             if len(left) > 4 and left[-1] in "se":  # linking -s- / -e- (skatteinntekt, inntektsskatt)
                 lefts.append(left[:-1])
             for lf in lefts:
-                if len(lf) >= 3 and self._known(lf):
-                    score = min(len(lf), len(right))
-                    if best is None or score > best[0]:
-                        best = (score, (self.stem(lf), self.stem(right)))
-                    break
+                if len(lf) < 3:
+                    continue
+                l_strength = 2 if self._known(lf) else (1 if len(lf) >= 5 and lf in self._prefixes else 0)
+                if not l_strength or max(l_strength, r_strength) < 2:
+                    continue
+                if r_strength == 1 and (l_strength < 2 or len(lf) < 5):
+                    continue
+                score = (l_strength + r_strength, int(lf != left and left[-1] == "s"), min(len(lf), len(right)))
+                if best is None or score > best[0]:
+                    best = (score, (self.stem(lf), rstem), right)
+                break
         result = best[1] if best else ()
         self._split_cache[word] = result
+        if best:
+            self._split_heads[word] = best[2]
         return result
 
     # -- tokens ---------------------------------------------------------------------------
 
+    def expand_elisions(self, text: str) -> str:
+        """'Mer-/mindreforbruk' -> 'merforbruk/mindreforbruk', 'inntekts- og formuesskatt' ->
+        'inntektsskatt og formuesskatt': the shared head of the second word completes the first."""
+        if "-" not in text or not self.vocabulary:
+            return text
+
+        def fix(m: re.Match[str]) -> str:
+            first, sep, second = m.group(1), m.group(2), m.group(3)
+            low = second.lower()
+            head = self.compound_head(low)
+            if not head:  # no split known: a head that makes the first word a corpus word
+                head = next((low[i:] for i in range(2, len(low) - 3) if first.lower() + low[i:] in self.vocabulary), None)
+            if not head:
+                return m.group(0)
+            return f"{first}{head} {sep.strip()} {second}"
+
+        return _ELISION.sub(fix, text)
+
+    def compound_head(self, word: str) -> str | None:
+        """The raw second part of a compound ('mindreforbruk' -> 'forbruk'), or None."""
+        if not self.split_compound(word):
+            return None
+        return self._split_heads.get(word)
+
     def tokens(self, text: str, *, stopwords: bool = True, compounds: bool = True) -> list[str]:
         """Search tokens: stems of content words (and compound parts), numbers joined."""
         out: list[str] = []
-        for w in raw_tokens(text):
+        for w in raw_tokens(self.expand_elisions(text)):
             if stopwords and w in STOPWORDS:
                 continue
             out.append(self.stem(w))
@@ -174,8 +253,43 @@ class Analyzer:
                 out.extend(self.split_compound(w))
         return out
 
-    def stems(self, text: str) -> set[str]:
-        return set(self.tokens(text))
+    def terms(self, text: str) -> list[Term]:
+        """Content words as (stem, compound-part stems, the lowercased word)."""
+        out: list[Term] = []
+        for w in raw_tokens(self.expand_elisions(text)):
+            if w in STOPWORDS:
+                continue
+            out.append(Term(self.stem(w), self.split_compound(w), w))
+        return out
+
+    def field(self, text: str) -> Field:
+        """Whole-word stems and compound-part stems of a text (a row label, a column, a sentence)."""
+        whole: set[str] = set()
+        parts: set[str] = set()
+        for t in self.terms(text):
+            whole.add(t.stem)
+            parts.update(t.parts)
+        return Field(frozenset(whole), frozenset(parts - whole))
+
+
+@dataclass(frozen=True)
+class Term:
+    stem: str
+    parts: tuple[str, ...]
+    word: str
+
+
+@dataclass(frozen=True)
+class Field:
+    whole: frozenset[str]
+    parts: frozenset[str] = frozenset()
+
+    @property
+    def all(self) -> frozenset[str]:
+        return self.whole | self.parts
+
+    def __bool__(self) -> bool:
+        return bool(self.whole or self.parts)
 
 
 # --------------------------------------------------------------------------- numbers

@@ -34,7 +34,19 @@ def test_ask_endpoint_returns_number_and_citation(app_url: str) -> None:
     assert data["value"] == -679.4 and data["value_raw"] == "-679,4" and data["unit"] == "mill. kr"
     assert data["citations"] == [TABLE_CITATION.to_json(), RESULT_PROSE_CITATION.to_json()]
     assert data["abstained"] is False
-    assert set(data) == {"question", "answer", "abstained", "value", "unit", "citations", "lang", "mode", "latency_ms", "value_raw", "trace"}
+    assert set(data) == {
+        "question",
+        "answer",
+        "abstained",
+        "value",
+        "unit",
+        "citations",
+        "lang",
+        "mode",
+        "latency_ms",
+        "value_raw",
+        "trace",
+    }
 
 
 @pytest.mark.parametrize("question", ["", "x" * 20_000, "\x00\x01\x02", "boom"])
@@ -51,7 +63,9 @@ def test_page_is_served_in_norwegian(app_url: str) -> None:
 
 
 def test_login_required_when_configured(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, port=free_port(), auth_user="ansatt", auth_password="hemmelig-test")
+    settings = Settings(
+        data_dir=tmp_path, port=free_port(), auth_user="ansatt", auth_password="hemmelig-test"
+    )
     demo = create_app(FakeService(), settings, stream_delay_s=0)
     _, url, _ = launch(demo, settings, prevent_thread_lock=True, quiet=True)
     try:

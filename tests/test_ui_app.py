@@ -21,7 +21,7 @@ from ui.app import (
     answer_json,
     check_question,
     create_app,
-    history_messages,
+    history_for,
 )
 from ui.feedback import FeedbackStore
 from ui.render import citation_key
@@ -48,7 +48,9 @@ def handler(demo: gr.Blocks, name: str) -> Callable[..., Any]:
     return fns[0]  # type: ignore[return-value]
 
 
-def run_chat(demo: gr.Blocks, question: str, messages: list | None = None, turns: list | None = None, lang: str = "nb") -> list[tuple]:
+def run_chat(
+    demo: gr.Blocks, question: str, messages: list | None = None, turns: list | None = None, lang: str = "nb"
+) -> list[tuple]:
     return list(handler(demo, "respond")(question, messages or [], turns or [], lang))
 
 
@@ -58,7 +60,16 @@ def test_create_app_builds_with_named_ask_endpoint(demo: gr.Blocks) -> None:
     assert api_names == {"ask"}
     config = demo.get_config_file()
     elem_ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
-    assert {"chat", "question", "new-chat", "chips", "source", "lookup-table", "lookup-copy", "raw-json"} <= elem_ids
+    assert {
+        "chat",
+        "question",
+        "new-chat",
+        "chips",
+        "source",
+        "lookup-table",
+        "lookup-copy",
+        "raw-json",
+    } <= elem_ids
 
 
 def test_chat_streams_then_shows_number_and_chips(demo: gr.Blocks, service: FakeService) -> None:
@@ -67,7 +78,7 @@ def test_chat_streams_then_shows_number_and_chips(demo: gr.Blocks, service: Fake
     pending_messages = outputs[0][0]
     assert "answer pending" in pending_messages[-1]["content"]
     partial_texts = [o[0][-1]["content"] for o in outputs[1:-1]]
-    assert all("answer-value" in p and "chip" not in p for p in partial_texts)
+    assert all("answer-value" in p and "answer-sources" not in p for p in partial_texts)
     messages, turns, _textbox, chips, source, raw = outputs[-1]
     final = messages[-1]
     assert '<p class="answer-value">-679,4 mill. kr</p>' in final["content"]
@@ -78,7 +89,8 @@ def test_chat_streams_then_shows_number_and_chips(demo: gr.Blocks, service: Fake
     assert chips["value"] == citation_key(TABLE_CITATION)
     assert 'class="num cell-hit">-679,4<' in source
     assert json.loads(raw)["value_raw"] == "-679,4"
-    assert turns == [{"question": "Hva var netto driftsresultat i 2020?", "answer": json.loads(raw), "msg_index": 1}]
+    assert len(turns) == 1 and turns[0]["question"] == "Hva var netto driftsresultat i 2020?"
+    assert turns[0]["msg_index"] == 1 and turns[0]["answer"].to_json() == json.loads(raw)
     assert service.calls == [("Hva var netto driftsresultat i 2020?", [])]
 
 
@@ -88,10 +100,9 @@ def test_follow_up_passes_previous_turns_as_history(demo: gr.Blocks, service: Fa
     assert len(messages2) == 4 and len(turns2) == 2 and turns2[1]["msg_index"] == 3
     question, history = service.calls[-1]
     assert question == "Og budsjettet?"
-    assert history == [
-        {"role": "user", "content": "Hva var netto driftsresultat i 2020?"},
-        {"role": "assistant", "content": "Netto driftsresultat i 2020 var -679,4 mill. kr, ifølge regnskapet i tabell 1."},
-    ]
+    # the earlier Answer goes along: its question and its cited table and row
+    assert [a.question for a in history] == ["Hva var netto driftsresultat i 2020?"]
+    assert history[0].citations[0] == TABLE_CITATION
 
 
 def test_html_in_question_is_escaped_in_chat(demo: gr.Blocks) -> None:
@@ -131,7 +142,9 @@ def test_bad_input_gets_a_clear_message_without_calling_service(
 
 
 def test_check_question_cleans_control_characters() -> None:
-    assert check_question("Hva var\x07 netto\u200b driftsresultat?\n") == "Hva var netto\u200b driftsresultat?"
+    assert (
+        check_question("Hva var\x07 netto\u200b driftsresultat?\n") == "Hva var netto\u200b driftsresultat?"
+    )
     with pytest.raises(QuestionError, match="Please type"):
         check_question("", "en")
     with pytest.raises(QuestionError):
@@ -147,9 +160,12 @@ def test_answer_json_never_raises(service: FakeService, settings: Settings) -> N
         assert set(ok) <= set(data)
 
 
-def test_history_messages_skip_failed_turns() -> None:
-    turns = [{"question": "a", "answer": None}, {"question": "b", "answer": {"answer": "B"}}]
-    assert history_messages(turns) == [{"role": "user", "content": "b"}, {"role": "assistant", "content": "B"}]
+def test_history_skips_failed_turns_and_keeps_the_last_ones() -> None:
+    answer = FakeService().ask("Hva var netto driftsresultat i 2020?")
+    turns = [{"question": "a", "answer": None}] + [{"question": f"q{i}", "answer": answer} for i in range(15)]
+    history = history_for(turns)
+    assert len(history) == ui_app.HISTORY_TURNS and all(h is answer for h in history)
+    assert history_for([]) == []
 
 
 def test_new_conversation_resets_everything(demo: gr.Blocks) -> None:
@@ -161,7 +177,9 @@ def test_new_conversation_resets_everything(demo: gr.Blocks) -> None:
 def test_chip_click_shows_cited_cell(demo: gr.Blocks) -> None:
     messages, turns, *_ = run_chat(demo, "Hva var netto driftsresultat i 2020?")[-1]
     key = messages[-1]["options"][0]["value"]
-    chips, source = handler(demo, "option_clicked")(turns, "nb", gr.SelectData(None, {"index": 0, "value": key}))
+    chips, source = handler(demo, "option_clicked")(
+        turns, "nb", gr.SelectData(None, {"index": 0, "value": key})
+    )
     assert chips["value"] == key
     assert 'class="num cell-hit">-679,4<' in source and 'class="row-hit"' in source
     assert 'class="num cell-hit">-679,4<' in handler(demo, "show_chip")(key, "en")
@@ -172,7 +190,9 @@ def test_chip_click_shows_cited_cell(demo: gr.Blocks) -> None:
 def test_clicking_an_older_answer_shows_its_sources(demo: gr.Blocks) -> None:
     messages, turns, *_ = run_chat(demo, "Hva var resultatgraden?")[-1]
     messages, turns, *_ = run_chat(demo, "Hva var netto driftsresultat i 2020?", messages, turns)[-1]
-    chips, source, raw = handler(demo, "message_clicked")(turns, "nb", gr.SelectData(None, {"index": 1, "value": ""}))
+    chips, source, raw = handler(demo, "message_clicked")(
+        turns, "nb", gr.SelectData(None, {"index": 1, "value": ""})
+    )
     assert chips["choices"][0][0] == "Kapittel 02 · linje 227–229"
     assert '<mark class="quote-hit">' in source
     assert json.loads(raw)["value_raw"] == "5,9"
@@ -183,12 +203,16 @@ def test_like_and_dislike_are_stored(demo: gr.Blocks, settings: Settings) -> Non
     liked = handler(demo, "liked")
     liked(turns, "nb", gr.LikeData(None, {"index": 1, "value": messages[1]["content"], "liked": True}))
     liked(turns, "nb", gr.LikeData(None, {"index": 1, "value": messages[1]["content"], "liked": False}))
-    liked(turns, "nb", gr.LikeData(None, {"index": 0, "value": "question", "liked": True}))  # not an answer: ignored
+    # a vote on the question (not an answer) is ignored
+    liked(turns, "nb", gr.LikeData(None, {"index": 0, "value": "question", "liked": True}))
     entries = FeedbackStore(settings.data_dir / "feedback.sqlite3").entries()
     assert [e.vote for e in entries] == ["up", "down"]
     assert entries[0].question == "Hva var netto driftsresultat i 2020?"
     assert entries[0].answer.startswith("Netto driftsresultat i 2020 var -679,4")
-    assert json.loads(entries[0].citations_json) == [TABLE_CITATION.to_json(), RESULT_PROSE_CITATION.to_json()]
+    assert json.loads(entries[0].citations_json) == [
+        TABLE_CITATION.to_json(),
+        RESULT_PROSE_CITATION.to_json(),
+    ]
 
 
 def test_lookup_search_view_and_copy(demo: gr.Blocks) -> None:
@@ -200,9 +224,12 @@ def test_lookup_search_view_and_copy(demo: gr.Blocks) -> None:
     assert len(search("", "nb")["choices"]) == 2
     html, rows, cols, copy = handler(demo, "choose_table")("0", "nb")
     assert "report-table" in html and copy == ""
+    assert cols["value"] == "Regnskap 2020"
     row_index = next(v for label, v in rows["choices"] if label == "Netto driftsresultat")
     html, copy = handler(demo, "choose_cell")("0", row_index, "Regnskap 2020", "nb")
-    assert copy == "-679,4 mill. kr — Tabell 1, rad «Netto driftsresultat», kolonne «Regnskap 2020», linje 350"
+    assert (
+        copy == "-679,4 mill. kr — Tabell 1, rad «Netto driftsresultat», kolonne «Regnskap 2020», linje 350"
+    )
     assert 'class="num cell-hit">-679,4<' in html
     html, rows, cols, copy = handler(demo, "choose_table")("1", "nb")
     assert "<script" not in html and "&lt;script&gt;" in html
@@ -270,7 +297,12 @@ def test_serve_builds_missing_index_then_launches(monkeypatch: pytest.MonkeyPatc
     echoed: list[str] = []
     _fake_stage_modules(monkeypatch, calls, fail_first=True)
     ui_app.serve(Settings(data_dir=tmp_path, host="0.0.0.0", port=7999), echo=echoed.append)
-    assert calls == ["build_service", "run_ingest(force=False, progress=True)", "build_service", "launch(0.0.0.0:7999)"]
+    assert calls == [
+        "build_service",
+        "run_ingest(force=False, progress=True)",
+        "build_service",
+        "launch(0.0.0.0:7999)",
+    ]
     text = "\n".join(echoed)
     assert "WARNING" in text and "exposes the app to the network" in text and "RAPPORT_AUTH_USER" in text
     assert "Building it now" in text and "indexed 2 tables" in text

@@ -135,8 +135,9 @@ def test_html_in_question_and_report_is_shown_as_text(page: Any, served: tuple[s
     page.locator("#chat .options .option").first.click()
     page.locator("#source td.cell-hit").wait_for()
     chat = page.locator("#chat")
-    assert "<script>alert(1)</script>" in chat.inner_text()  # shown as text ...
-    assert chat.locator("script").count() == 0 and chat.locator("img[src='x']").count() == 0  # ... never as tags
+    assert "<script>alert(1)</script>" in chat.inner_text()  # shown as text, never as tags:
+    assert chat.locator("script").count() == 0
+    assert chat.locator("img[src='x']").count() == 0
     assert page.locator("#chat .user-question b").count() == 0
     assert page.locator("#source script").count() == 0 and page.locator("#source img").count() == 0
     assert "Ond rad <script>alert(1)</script>" in page.locator("#source tr.row-hit").inner_text()
@@ -176,3 +177,77 @@ def test_usable_at_phone_width(browser: Any, served: tuple[str, Settings]) -> No
         assert box is not None and box["width"] > 0
     finally:
         context.close()
+
+
+_CONTRAST_JS = """
+(selector) => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  return Array.from(document.querySelectorAll(selector)).map((el) => {
+    const a = lum(parse(getComputedStyle(el).color).slice(0, 3));
+    const b = lum(background(el));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
+}
+"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_highlights_have_readable_contrast(browser: Any, served: tuple[str, Settings], theme: str) -> None:
+    url, _ = served
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(TIMEOUT_MS)
+        pg.goto(f"{url}?__theme={theme}")
+        ask(pg, "Hva var netto driftsresultat i 2020?")
+        pg.locator("#source td.cell-hit").wait_for()
+        for selector in (
+            "#source tr.row-hit > td",
+            "#source tr.row-hit > th",
+            "#source td.cell-hit",
+            "#chat .answer-value",
+            "#chat .options .option",
+        ):
+            ratios = pg.evaluate(_CONTRAST_JS, selector)
+            assert ratios, selector
+            assert min(ratios) >= 4.5, f"{theme}: {selector} contrast {min(ratios):.2f} < 4.5"
+        pg.locator("#chat .options .option").nth(1).click()
+        pg.locator("#source mark.quote-hit").first.wait_for()
+        for selector in ("#source mark.quote-hit", "#source li.line-hit"):
+            assert min(pg.evaluate(_CONTRAST_JS, selector)) >= 4.5, f"{theme}: {selector}"
+    finally:
+        context.close()
+
+
+def test_lookup_tab_copies_cell_with_citation(page: Any, served: tuple[str, Settings]) -> None:
+    url, _ = served
+    page.goto(url)
+    ask(page, "Hva var netto driftsresultat i 2020?")
+    page.locator("#source td.cell-hit").wait_for()
+    page.get_by_role("tab", name="Tabelloppslag").click()
+    page.get_by_label("Søk i tabeller (nummer eller ord)").fill("tabell 1")
+    page.locator("#lookup-view table").wait_for()
+    page.get_by_label("Rad", exact=True).click()
+    page.get_by_role("option", name="Netto driftsresultat").click()
+    page.locator("#lookup-view td.cell-hit").wait_for()
+    copy = page.locator("#lookup-copy textarea")
+    page.wait_for_function("() => document.querySelector('#lookup-copy textarea').value !== ''")
+    assert (
+        copy.input_value()
+        == "-679,4 mill. kr — Tabell 1, rad «Netto driftsresultat», kolonne «Regnskap 2020», linje 350"
+    )
+    page.get_by_label("Vis rå JSON for siste svar").check()
+    raw = page.locator("#raw-json")
+    raw.wait_for()
+    assert '"value_raw": "-679,4"' in raw.inner_text()

@@ -20,8 +20,16 @@ def test_round_trip_and_csv(tmp_path: Path) -> None:
     assert not store.path.exists()  # counting does not create the file
     cites = [TABLE_CITATION.to_json()]
     when = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-    first = store.add(question="Hva var netto driftsresultat?", answer="-679,4 mill. kr", citations=cites, vote="up", created_utc=when)
-    second = store.add(question="Robert'); DROP TABLE feedback;--", answer="Vet ikke", citations=[], vote="down")
+    first = store.add(
+        question="Hva var netto driftsresultat?",
+        answer="-679,4 mill. kr",
+        citations=cites,
+        vote="up",
+        created_utc=when,
+    )
+    second = store.add(
+        question="Robert'); DROP TABLE feedback;--", answer="Vet ikke", citations=[], vote="down"
+    )
     assert second > first
     assert store.count() == 2
 
@@ -48,7 +56,7 @@ def test_csv_neutralises_formulas_but_keeps_numbers(tmp_path: Path) -> None:
     out = io.StringIO()
     store.export_csv(out)
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[1][3] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1][3] == '\'=HYPERLINK("http://x")'
     assert rows[1][4] == "-679,4"
     assert rows[2][3].startswith("'-2+3") and rows[2][4] == "'@SUM(A1)"
 

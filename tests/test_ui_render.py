@@ -22,7 +22,7 @@ def _no_raw_tags(html: str) -> None:
 
 def test_esc_escapes_html_and_template_syntax() -> None:
     assert render.esc(XSS) == ESCAPED_XSS
-    assert render.esc('a"b\'c&') == "a&quot;b&#x27;c&amp;"
+    assert render.esc("a\"b'c&") == "a&quot;b&#x27;c&amp;"
     assert render.esc("${x} {{y}} `z`") == "&#36;&#123;x&#125; &#123;&#123;y&#125;&#125; &#96;z&#96;"
     assert render.esc(None) == ""
     assert render.esc_multiline("a\n<b>") == "a<br>&lt;b&gt;"
@@ -60,10 +60,10 @@ def test_answer_html_shows_number_text_and_chips() -> None:
     html = render.render_answer_html(answer)
     assert '<p class="answer-value">-679,4 mill. kr</p>' in html
     assert "Netto driftsresultat i 2020 var -679,4 mill. kr" in html
-    assert '<span class="chip">Tabell 1 · Netto driftsresultat · Regnskap 2020</span>' in html
+    assert '<span class="cite">Tabell 1 · Netto driftsresultat · Regnskap 2020</span>' in html
     assert "\n" not in html  # one HTML block: the chat never reads it as Markdown
     partial = render.render_answer_html(answer, text="Netto drifts")
-    assert "Netto drifts" in partial and "chip" not in partial
+    assert "Netto drifts" in partial and "cite" not in partial
 
 
 def test_answer_html_escapes_answer_and_citations() -> None:
@@ -180,4 +180,47 @@ def test_table_title() -> None:
     assert table is not None
     assert render.table_title(table) == "Tabell 1 viser hovedoversikten for drift med budsjettavvik"
     assert render.table_title(replace(table, caption="Hovedoversikt")) == "Tabell 1: Hovedoversikt"
-    assert render.table_title(replace(table, number=None, attached_to=1, caption="")) == "Tabell 1 (uten tittel)"
+    assert (
+        render.table_title(replace(table, number=None, attached_to=1, caption="")) == "Tabell 1 (uten tittel)"
+    )
+
+
+def test_real_report_table_1_and_prose() -> None:
+    """The bundled report as parsed by ingest (parsing only, no index): the chip for table 1's
+    net operating result highlights -679,4, and a prose citation marks its sentence."""
+    from ingest.pipeline import load_report
+    from rapport.settings import Settings
+
+    report = load_report(Settings().source_path)
+    html = render.render_source_html(report, TABLE_CITATION)
+    assert re.findall(r'class="num cell-hit">([^<]*)<', html) == ["-679,4"]
+    assert "Tabell 1 viser hovedoversikten for drift med budsjettavvik" in html
+    line = next(i for i, text in enumerate(report.lines, 1) if "Dette gir en resultatgrad" in text)
+    cite = replace(PROSE_CITATION, lines=(line, line + 1), quote="Dette gir en resultatgrad på 5,9 prosent")
+    html = render.render_source_html(report, cite)
+    assert "".join(re.findall(r'<mark class="quote-hit">([^<]*)</mark>', html)).replace(" ", "") == (
+        "Dettegirenresultatgradpå5,9prosent"
+    )
+    assert html.count("<li") <= 2 + 2 * render.PROSE_CONTEXT_LINES
+
+
+def test_section_rows_are_shown_once_and_escaped() -> None:
+    table = make_report().table(1)
+    assert table is not None
+    rows = tuple(
+        replace(r, section="Sentrale inntekter" if i < 2 else f"Drift {XSS}")
+        for i, r in enumerate(table.rows)
+    )
+    html = render.render_table_html(replace(table, rows=rows))
+    sections = re.findall(r'<tr class="section-row"><th[^>]*>([^<]*)</th></tr>', html)
+    assert sections == ["Sentrale inntekter", f"Drift {ESCAPED_XSS}"]
+    _no_raw_tags(html)
+
+
+def test_value_unit_is_written_inline() -> None:
+    answer = replace(FakeService().ask("Hva var netto driftsresultat i 2020?"), unit="Mill. kr")
+    assert render.format_value(answer) == "-679,4 mill. kr"
+    assert render.format_value(replace(answer, unit="NOK")) == "-679,4 NOK"
+    assert render.format_value(replace(answer, value_raw=None, value=7.02, unit="prosent")) == "7,02 prosent"
+    assert render.format_value(replace(answer, value_raw="7,0 %", unit="%")) == "7,0 %"
+    assert render.format_value(replace(answer, abstained=True)) is None

@@ -11,6 +11,7 @@ This module has no `from __future__ import annotations`: Gradio reads the handle
 import ipaddress
 import json
 import logging
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import gradio as gr
 
-from ingest.records import Report
+from ingest.records import Report, Row, Table
 from rag.records import Answer
 from rapport.settings import Settings
 from ui import render
@@ -28,9 +29,17 @@ from ui.i18n import DEFAULT_LANG, EXAMPLE_QUESTIONS, LANG_CHOICES, norm_lang, t
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+HISTORY_TURNS = 10  # at most this many earlier question/answer pairs go to the service
 STREAM_DELAY_S = 0.02  # pause between streamed chunks, so the answer visibly streams
 FEEDBACK_FILE = "feedback.sqlite3"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# After a chip click: bring the highlighted cell or sentence into view (on a phone the sources
+# panel is below the chat; a long table can put the cited row below the fold).
+_SCROLL_TO_SOURCE_JS = (
+    "() => { setTimeout(() => { const el = document.querySelector("
+    "'#source td.cell-hit, #source tr.row-hit, #source mark.quote-hit, #source');"
+    " if (el) el.scrollIntoView({behavior: 'smooth', block: 'center'}); }, 60); }"
+)
 
 
 class AskService(Protocol):
@@ -73,15 +82,13 @@ def check_question(question: object, lang: str | None = None) -> str:
     return cleaned
 
 
-def history_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Earlier answered turns as plain-text chat messages (role/content), oldest first."""
-    history: list[dict[str, str]] = []
-    for turn in turns:
-        if turn.get("answer") is None:
-            continue
-        history.append({"role": "user", "content": turn["question"]})
-        history.append({"role": "assistant", "content": turn["answer"].get("answer", "")})
-    return history
+def history_for(turns: list[dict[str, Any]]) -> list[Answer]:
+    """The conversation so far for service.ask: the last HISTORY_TURNS Answers, oldest first.
+
+    Answers (rather than role/content messages, which the service also accepts) carry the
+    previous question and its cited table and row exactly, which is what a follow-up such as
+    "og budsjettet?" needs."""
+    return [x["answer"] for x in turns if isinstance(x.get("answer"), Answer)][-HISTORY_TURNS:]
 
 
 def error_json(question: object, message: str, settings: Settings | None = None) -> dict[str, Any]:
@@ -138,21 +145,20 @@ def _turn_for_message(turns: list[dict[str, Any]], index: Any) -> dict[str, Any]
 
 
 def _turn_chips(turn: dict[str, Any] | None, lang: str) -> list[tuple[str, str]]:
-    if not turn or not turn.get("answer"):
-        return []
-    cites = [
-        render.citation_from_key(json.dumps(c, ensure_ascii=False))
-        for c in turn["answer"].get("citations", [])
-    ]
-    return render.chip_choices([c for c in cites if c is not None], lang)
+    answer = turn.get("answer") if turn else None
+    return render.chip_choices(answer.citations, lang) if isinstance(answer, Answer) else []
+
+
+def _answer_json_text(answer: Answer) -> str:
+    return json.dumps(answer.to_json(), ensure_ascii=False, indent=2)
 
 
 def _table_choices(report: Report | None, query: str, lang: str) -> list[tuple[str, str]]:
     """Tables matching a number ("1", "tabell 1") or all the words of `query`."""
     if report is None:
         return []
-    q = " ".join((query or "").split()).casefold()
-    words = [w for w in q.replace("tabell", " ").replace("table", " ").split() if w]
+    q = re.sub(r"\b(?:tabell|table)\s*(?=\d)", "", " ".join((query or "").split()).casefold())
+    words = q.split()
     choices: list[tuple[str, str]] = []
     for i, table in enumerate(report.tables):
         label = render.table_title(table, lang)
@@ -178,14 +184,26 @@ def _table_choices(report: Report | None, query: str, lang: str) -> list[tuple[s
     return choices
 
 
-def _pick_table(report: Report | None, choice: str | None) -> Any:
+def _default_column(columns: tuple[str, ...]) -> str | None:
+    """The accounts column when there is one ("Regnskap 2020"), else the last column."""
+    for col in columns:
+        if col.casefold().startswith("regnskap"):
+            return col
+    return columns[-1] if columns else None
+
+
+def _pick_table(report: Report | None, choice: str | None) -> Table | None:
     try:
         return report.tables[int(choice)] if report is not None and choice is not None else None
     except (ValueError, IndexError, TypeError):
         return None
 
 
-def _pick_row(table: Any, choice: str | None) -> Any:
+def _row_choices(table: Table | None) -> list[tuple[str, str]]:
+    return [(r.label or "–", str(i)) for i, r in enumerate(table.rows)] if table is not None else []
+
+
+def _pick_row(table: Table | None, choice: str | None) -> Row | None:
     try:
         return table.rows[int(choice)] if table is not None and choice is not None else None
     except (ValueError, IndexError, TypeError):
@@ -228,21 +246,19 @@ def create_app(
                         group_consecutive_messages=False,
                         autoscroll=True,
                     )
-                    with gr.Row(equal_height=True):
-                        question = gr.Textbox(
-                            label=t("question_label", lang0),
-                            placeholder=t("question_placeholder", lang0),
-                            lines=1,
-                            max_lines=4,
-                            elem_id="question",
-                            autofocus=True,
-                            scale=5,
-                            min_width=200,
-                        )
-                        send = gr.Button(t("send", lang0), variant="primary", elem_id="send", scale=1, min_width=90)
-                    new_chat = gr.Button(
-                        t("new_chat", lang0), elem_id="new-chat", variant="secondary", size="sm"
+                    question = gr.Textbox(
+                        label=t("question_label", lang0),
+                        placeholder=t("question_placeholder", lang0),
+                        lines=1,
+                        max_lines=4,
+                        elem_id="question",
+                        autofocus=True,
                     )
+                    with gr.Row():
+                        send = gr.Button(t("send", lang0), variant="primary", elem_id="send", min_width=120)
+                        new_chat = gr.Button(
+                            t("new_chat", lang0), elem_id="new-chat", variant="secondary", min_width=120
+                        )
                 with gr.Column(scale=2, min_width=320):
                     sources_md = gr.Markdown(f"## {t('sources_heading', lang0)}")
                     chips = gr.Radio(
@@ -262,6 +278,7 @@ def create_app(
             with gr.Tab(t("tab_lookup", lang0), id="lookup-tab") as lookup_tab:
                 lookup_md = gr.Markdown(t("lookup_intro", lang0))
                 first_choices = _table_choices(report, "", lang0)
+                first_table = _pick_table(report, first_choices[0][1]) if first_choices else None
                 with gr.Row():
                     lookup_query = gr.Textbox(
                         label=t("lookup_search_label", lang0),
@@ -270,17 +287,23 @@ def create_app(
                     )
                     lookup_table = gr.Dropdown(
                         choices=first_choices,
-                        value=None,
+                        value=first_choices[0][1] if first_choices else None,
                         label=t("lookup_table_label", lang0),
                         elem_id="lookup-table",
                         filterable=True,
                     )
                 with gr.Row():
                     lookup_row = gr.Dropdown(
-                        choices=[], value=None, label=t("lookup_row_label", lang0), elem_id="lookup-row"
+                        choices=_row_choices(first_table),
+                        value=None,
+                        label=t("lookup_row_label", lang0),
+                        elem_id="lookup-row",
                     )
                     lookup_col = gr.Dropdown(
-                        choices=[], value=None, label=t("lookup_column_label", lang0), elem_id="lookup-col"
+                        choices=[(c, c) for c in first_table.columns] if first_table else [],
+                        value=_default_column(first_table.columns) if first_table else None,
+                        label=t("lookup_column_label", lang0),
+                        elem_id="lookup-col",
                     )
                 lookup_copy = gr.Textbox(
                     label=t("lookup_copy_label", lang0),
@@ -288,7 +311,11 @@ def create_app(
                     buttons=["copy"],
                     elem_id="lookup-copy",
                 )
-                lookup_html = gr.HTML("", elem_id="lookup-view", js_on_load=None)
+                lookup_html = gr.HTML(
+                    render.render_table_html(first_table, lang0) if first_table else "",
+                    elem_id="lookup-view",
+                    js_on_load=None,
+                )
                 raw_toggle = gr.Checkbox(value=False, label=t("raw_toggle", lang0), elem_id="raw-toggle")
                 raw_json = gr.Code(
                     value="",
@@ -327,7 +354,7 @@ def create_app(
             messages.append({"role": "assistant", "content": render.render_pending_html(lang)})
             yield messages[:], turn_list[:], "", keep, keep, keep
             try:
-                answer = service.ask(q, history_messages(turn_list))
+                answer = service.ask(q, history_for(turn_list))
             except Exception:
                 log.exception("answering %r failed", q[:200])
                 messages[-1] = {
@@ -352,8 +379,7 @@ def create_app(
                     "content": render.render_answer_html(answer, lang),
                     "options": [{"label": label, "value": key} for label, key in choices],
                 }
-                data = answer.to_json()
-                turn_list.append({"question": q, "answer": data, "msg_index": len(messages) - 1})
+                turn_list.append({"question": q, "answer": answer, "msg_index": len(messages) - 1})
                 first = choices[0][1] if choices else None
                 yield (
                     messages,
@@ -363,7 +389,7 @@ def create_app(
                     _source_for_key(report, first, lang)
                     if first
                     else render.render_notice_html(t("source_empty", lang)),
-                    json.dumps(data, ensure_ascii=False, indent=2),
+                    _answer_json_text(answer),
                 )
             except Exception:
                 log.exception("showing the answer to %r failed", q[:200])
@@ -414,7 +440,9 @@ def create_app(
         def show_chip(key: str | None, lang: str) -> str:
             return _source_for_key(report, key, norm_lang(lang))
 
-        chips.input(show_chip, [chips, lang_radio], source_html, api_visibility="private", queue=False)
+        chips.input(show_chip, [chips, lang_radio], source_html, api_visibility="private", queue=False).then(
+            None, None, None, js=_SCROLL_TO_SOURCE_JS
+        )
 
         def option_clicked(turn_list: list, lang: str, evt: gr.SelectData) -> tuple:
             lang = norm_lang(lang)
@@ -430,7 +458,7 @@ def create_app(
 
         chatbot.option_select(
             option_clicked, [turns, lang_radio], [chips, source_html], api_visibility="private", queue=False
-        )
+        ).then(None, None, None, js=_SCROLL_TO_SOURCE_JS)
 
         def message_clicked(turn_list: list, lang: str, evt: gr.SelectData) -> tuple:
             lang = norm_lang(lang)
@@ -438,11 +466,10 @@ def create_app(
             choices = _turn_chips(turn, lang)
             if not choices:
                 return gr.skip(), gr.skip(), gr.skip()
-            data = turn["answer"] if turn else None
             return (
                 gr.update(choices=choices, value=choices[0][1]),
                 _source_for_key(report, choices[0][1], lang),
-                json.dumps(data, ensure_ascii=False, indent=2) if data else gr.skip(),
+                _answer_json_text(turn["answer"]) if turn else gr.skip(),
             )
 
         chatbot.select(
@@ -462,12 +489,15 @@ def create_app(
                 evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
             ):
                 return  # a vote on an error message or a question: nothing to record
-            data = turn["answer"] or {}
+            answer = turn.get("answer")
+            if not isinstance(answer, Answer):
+                return
+            data = answer.to_json()
             try:
                 store.add(
                     question=turn["question"],
-                    answer=str(data.get("answer", "")),
-                    citations=data.get("citations", []),
+                    answer=answer.answer,
+                    citations=data["citations"],
                     vote=vote_from_like(evt.liked),
                     answer_json=data,
                 )
@@ -498,12 +528,11 @@ def create_app(
             if table is None:
                 notice = render.render_notice_html(t("lookup_none", lang)) if choice else ""
                 return notice, gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
-            rows = [(r.label or "–", str(i)) for i, r in enumerate(table.rows)]
             cols = [(c, c) for c in table.columns]
             return (
                 render.render_table_html(table, lang),
-                gr.update(choices=rows, value=None),
-                gr.update(choices=cols, value=cols[-1][1] if cols else None),
+                gr.update(choices=_row_choices(table), value=None),
+                gr.update(choices=cols, value=_default_column(table.columns)),
                 "",
             )
 
@@ -679,6 +708,7 @@ def build_service_with_index(settings: Settings, echo: Callable[[str], Any] = pr
     """The real answer service; when it cannot start for want of an index, build the index
     (progress in the terminal) and try again."""
     import click  # only needed for the error the CLI shows
+
     from rag.service import ServiceError, build_service
 
     try:

@@ -22,6 +22,7 @@ from ui.i18n import t
 _EXTRA_ENTITIES = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;", "\\": "&#92;"})
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _WS = re.compile(r"\s+")
+PROSE_CONTEXT_LINES = 3  # lines shown before and after a cited prose span
 
 
 def esc(text: object) -> str:
@@ -122,7 +123,10 @@ def format_value(answer: Answer) -> str | None:
         raw = f"{answer.value:g}".replace(".", ",")
     if raw is None:
         return None
-    return f"{raw} {answer.unit}".strip() if answer.unit else raw
+    unit = _unit_inline(answer.unit)
+    if not unit or raw.rstrip().casefold().endswith(unit.casefold()):  # "7,0 %" already has its unit
+        return raw.strip()
+    return f"{raw} {unit}"
 
 
 def render_question_html(question: str) -> str:
@@ -139,9 +143,10 @@ def render_error_html(message: str) -> str:
 
 
 def render_answer_html(answer: Answer, lang: str | None = None, text: str | None = None) -> str:
-    """An answer message: the number large, the answer text, and its sources as chips.
+    """An answer message: the number large, the answer text, and a line naming its sources (the
+    clickable chips are the chat message's options, see ui.app).
 
-    `text` replaces the answer text while it is being streamed.
+    `text` replaces the answer text while it is being streamed (the sources line comes at the end).
     """
     body = answer.answer if text is None else text
     classes = "answer abstained" if answer.abstained else "answer"
@@ -153,8 +158,8 @@ def render_answer_html(answer: Answer, lang: str | None = None, text: str | None
         body = t("no_answer", lang)
     parts.append(f'<p class="answer-text">{esc_multiline(body)}</p>')
     if text is None and answer.citations:
-        chips = '<span class="sr-only">; </span>'.join(
-            f'<span class="chip">{esc(label)}</span>' for label, _ in chip_choices(answer.citations, lang)
+        chips = "; ".join(
+            f'<span class="cite">{esc(label)}</span>' for label, _ in chip_choices(answer.citations, lang)
         )
         parts.append(
             f'<p class="answer-sources"><span class="sources-label">{esc(t("sources_inline", lang))}:</span> {chips}</p>'
@@ -281,7 +286,14 @@ def render_table_html(
         cls = ' class="col-hit"' if col == hit_col else ""
         out.append(f'<th scope="col"{cls}>{esc(col)}</th>')
     out.append("</tr></thead><tbody>")
+    section: str | None = None
+    previous_label: str | None = None
     for row in table.rows:
+        if row.section and row.section != section and _norm_label(row.section) != _norm_label(previous_label):
+            out.append(
+                f'<tr class="section-row"><th scope="colgroup" colspan="{len(cols) + 1}">{esc(row.section)}</th></tr>'
+            )
+        section, previous_label = row.section, row.label
         is_hit = hit_row is not None and row is hit_row
         classes = ["row-hit"] if is_hit else []
         if row.uncertain:
@@ -379,14 +391,15 @@ def render_passage_html(
     """The passage around a prose citation, line by line with line numbers; cited lines get
     `line-hit` and the cited sentence is wrapped in <mark class="quote-hit">."""
     cited = (int(citation.lines[0]), int(citation.lines[1]))
+    # The cited lines with a little context, kept inside the passage when there is one (a passage's
+    # span can be long when the page layout interleaves it with other text).
+    first, last = max(1, cited[0] - PROSE_CONTEXT_LINES), cited[1] + PROSE_CONTEXT_LINES
+    chapter = citation.chapter
+    section = None
     if passage is not None:
-        first, last = min(passage.lines[0], cited[0]), max(passage.lines[1], cited[1])
-        chapter = passage.chapter.display
+        first, last = max(first, min(passage.lines[0], cited[0])), min(last, max(passage.lines[1], cited[1]))
+        chapter = chapter or passage.chapter.display
         section = passage.section
-    else:
-        first, last = max(1, cited[0] - 2), cited[1] + 2
-        chapter = citation.chapter
-        section = None
     last = min(last, len(report.lines))
     out: list[str] = ['<div class="src src-prose">']
     meta = [chapter, lines_text(cited, lang)]
@@ -452,17 +465,18 @@ CSS = """
 .answer.abstained .answer-text { font-style: italic; }
 .answer-error { color: #8a1c1c; }
 .dark .answer-error { color: #ffb4b4; }
-.answer-sources { margin: .25rem 0 0 0; font-size: .9rem; }
+.answer-sources { margin: .25rem 0 0 0; font-size: .85rem; color: #3b3b3b; }
+.dark .answer-sources { color: #d0d0d0; }
 .sources-label { font-weight: 600; margin-right: .25rem; }
-.chip, #chat .options .option, .chip-radio label {
+#chat .options .option, .chip-radio label {
   display: inline-block; border-radius: 999px; padding: .15rem .7rem; margin: .15rem .25rem .15rem 0;
   border: 1px solid #1f4e79; background: #e8f1fa; color: #0b2e4f; font-size: .9rem; line-height: 1.5;
 }
-.dark .chip, .dark #chat .options .option, .dark .chip-radio label { background: #12324f; color: #e8f1fa; border-color: #7fb2e5; }
+.dark #chat .options .option, .dark .chip-radio label { background: #12324f; color: #e8f1fa; border-color: #7fb2e5; }
 #chat .options { display: flex; flex-wrap: wrap; justify-content: flex-start; margin: 0 0 .5rem 0; padding: .25rem .75rem;
   gap: .35rem; max-width: 100%; }
 #chat .options .option { cursor: pointer; display: inline-block; width: auto; max-width: 100%; text-align: left;
-  border-style: solid; border-width: 2px; font-weight: 600; }
+  border-style: solid; border-width: 2px; font-weight: 600; padding: .3rem .8rem; }
 #chat .options .option:hover, #chat .options .option:focus-visible { background: #cfe2f5; outline: 3px solid #1f4e79; outline-offset: 1px; }
 .dark #chat .options .option:hover, .dark #chat .options .option:focus-visible { background: #1d4a72; outline-color: #7fb2e5; }
 .src-meta { font-size: .85rem; color: #3b3b3b; margin: 0 0 .3rem 0; }
@@ -476,9 +490,11 @@ table.report-table th, table.report-table td { border: 1px solid #b8b8b8; paddin
 table.report-table th[scope="row"] { text-align: left; font-weight: 400; }
 table.report-table thead th { font-weight: 600; }
 table.report-table td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-table.report-table tr.row-hit, table.report-table tr.row-hit th { background: #fff4c2; color: #1a1a1a; }
+table.report-table tr.row-hit, table.report-table tr.row-hit > th, table.report-table tr.row-hit > td {
+  background: #fff4c2; color: #1a1a1a; }
 table.report-table td.cell-hit { background: #ffd54f; color: #000; font-weight: 700; outline: 3px solid #8a5a00; outline-offset: -3px; }
 table.report-table th.col-hit { background: #fff4c2; color: #1a1a1a; }
+table.report-table tr.section-row th { text-align: left; font-weight: 600; font-style: italic; }
 table.report-table tr.row-uncertain th[scope="row"]::after { content: " ?"; color: #8a5a00; }
 .footnotes { font-size: .85rem; margin-top: .4rem; }
 .footnotes-title { font-weight: 600; margin: 0; }
@@ -486,17 +502,15 @@ table.report-table tr.row-uncertain th[scope="row"]::after { content: " ?"; colo
 .fn-marker { font-weight: 600; margin-right: .3rem; }
 ol.passage { list-style: none; padding-left: 0; margin: 0; font-size: .95rem; }
 ol.passage li { padding: .05rem .3rem; }
-ol.passage li.line-hit { background: #fff4c2; color: #1a1a1a; }
+ol.passage li.line-hit, ol.passage li.line-hit .ln { background: #fff4c2; color: #1a1a1a; }
 ol.passage .ln { display: inline-block; min-width: 3.2em; color: #555; font-variant-numeric: tabular-nums; user-select: none; }
-ol.passage li.line-hit .ln { color: #333; }
 mark.quote-hit { background: #ffd54f; color: #000; padding: 0 .1rem; }
 .src-section { font-weight: 600; margin: 0 0 .2rem 0; }
-.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .user-question { white-space: normal; overflow-wrap: anywhere; }
 @media (max-width: 640px) {
   .answer-value { font-size: 1.3rem; }
   table.report-table { font-size: .8rem; }
   table.report-table th, table.report-table td { padding: .15rem .3rem; }
-  .chip, #chat .options .option { font-size: .85rem; }
+  #chat .options .option { font-size: .85rem; }
 }
 """

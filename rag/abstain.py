@@ -1,0 +1,61 @@
+"""When not to answer. Signals combined: another municipality named, a year the source does not
+cover, weak coverage of the question's content words, no number where a number is asked for.
+
+Never invents a number: an abstention carries no value, and points to the nearest thing the
+report does hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.query import QueryAnalysis
+from rag.resolve import ProseFact, ReportIndex, Resolution, TableFact, prose_missing_years, years_covered
+
+# Coverage (0..1, idf-weighted share of the question's content words found in the source)
+# below which the bot says the report does not hold the answer. Calibrated on the eval set.
+MIN_TABLE_COVERAGE = 0.45
+MIN_PROSE_COVERAGE = 0.5
+MIN_TEXT_COVERAGE = 0.4  # questions that want a name or a fact, not a number
+
+
+@dataclass(frozen=True)
+class Verdict:
+    abstain: bool
+    reason: str | None = None  # other_municipality | year | coverage | no_number | nothing
+    detail: str | None = None  # e.g. the missing year or the municipality
+    nearest: TableFact | ProseFact | None = None
+
+
+def decide(a: QueryAnalysis, res: Resolution, idx: ReportIndex) -> Verdict:
+    fact: TableFact | ProseFact | None = res.table if res.choice == "table" else res.prose if res.choice == "prose" else None
+    nearest = fact or res.table or res.prose
+    if a.other_entities:
+        return Verdict(True, "other_municipality", ", ".join(a.other_entities), None)
+    if fact is None:
+        return Verdict(True, "nothing", None, None)
+    missing = _missing_years(a, fact, idx)
+    if missing:
+        return Verdict(True, "year", ", ".join(str(y) for y in missing), nearest)
+    if isinstance(fact, TableFact):
+        if fact.table_coverage < MIN_TABLE_COVERAGE:
+            return Verdict(True, "coverage", f"{fact.coverage:.2f}", nearest)
+        return Verdict(False)
+    limit = MIN_PROSE_COVERAGE if a.wants_number else MIN_TEXT_COVERAGE
+    if fact.coverage < limit:
+        return Verdict(True, "coverage", f"{fact.coverage:.2f}", nearest)
+    if a.wants_number and fact.value is None:
+        return Verdict(True, "no_number", None, nearest)
+    return Verdict(False)
+
+
+def _missing_years(a: QueryAnalysis, fact: TableFact | ProseFact, idx: ReportIndex) -> list[int]:
+    if not a.years:
+        return []
+    if isinstance(fact, TableFact):
+        covered = years_covered(idx, fact)
+        if not covered:
+            # a table without year columns describes the report year
+            return [y for y in a.years if y != idx.report_year]
+        return [y for y in a.years if y not in covered]
+    return prose_missing_years(idx, a, fact)
