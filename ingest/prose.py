@@ -57,6 +57,8 @@ def _is_heading(text: str, next_text: str | None) -> bool:
         return False
     if len(t.split()) > 9:
         return False
+    if next_text is not None and len(next_text) < 45 and next_text.endswith("."):
+        return False  # a sentence wrapped onto a short last line, not a heading over a paragraph
     return next_text is None or next_text[:1].isupper() or next_text[:1] in "ÆØÅ•"
 
 
@@ -124,7 +126,7 @@ def parse_passages(lines: list[str], chapter_of_line: Callable[[int], Chapter], 
             joined.append(u)
             continue
         merged = _Unit(list(u.lines), u.bullet)
-        while not merged.text(lines).endswith(_TERMINAL):
+        while not merged.text(lines).endswith(_TERMINAL) and not _FIGURE_RE.match(merged.text(lines)):
             target = None
             chapter = chapter_of_line(merged.lines[0] + 1)
             for m in range(n + 1, min(n + 5, len(units))):

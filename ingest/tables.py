@@ -531,9 +531,13 @@ def _read_rows(rows: list[_RowDraft], raw_lines: list[str], header_periods: int)
         return 0
     # one column more fits every row and only then does the table add up: take it
     # ('0 100 100' is 0 | 100 | 100 when Endring = 2020 - 2019, not 0 | 100 100)
-    if len(rows) >= 2 and all(any(len(c) == k + 1 for c in _candidate_readings(r)) for r in rows):
-        if _satisfiable_identity(rows, k + 1) and not _learn_profile(_unique_readings(rows, k), k, False).identities:
-            k += 1
+    if (
+        len(rows) >= 2
+        and all(any(len(c) == k + 1 for c in _candidate_readings(r)) for r in rows)
+        and _satisfiable_identity(rows, k + 1)
+        and not _learn_profile(_unique_readings(rows, k), k, False).identities
+    ):
+        k += 1
     inner_gaps = Counter(
         t.gap for r in rows for t in r.tokens[r.run[0] + 1 : r.run[1]] if t.text not in ("%",) and not t.text.startswith("(")
     )

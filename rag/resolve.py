@@ -379,7 +379,8 @@ class TableFact:
     score: float = 0.0
     coverage: float = 0.0  # share of all the question's words found (for comparing with prose)
     missing_years: tuple[int, ...] = ()
-    table_coverage: float = 0.0  # share of the words tables could hold (for abstaining)
+    table_coverage: float = 0.0  # coverage used for abstaining
+    precision: float = 1.0  # share of the row label's words the question explains
     notes: tuple[str, ...] = ()
     sign_note: SignNote | None = None
     paren: bool = False  # the value is the number in parentheses (see the table's footnote)
@@ -521,7 +522,7 @@ def table_candidates(
             continue
         tcov = coverage
         precision = label_precision(ri.label, weights, idf)
-        score = 10.0 * tcov + 0.6 * got + 2.5 * precision
+        score = 10.0 * tcov + 0.6 * got + 4.0 * precision
         if a.table_ref is not None:
             score += 3.0
         if a.prefer_table is not None and t.cite_number == a.prefer_table:
@@ -562,10 +563,10 @@ def table_candidates(
         if wants_pct and "%" not in (ri.row.cell(best_col.name) or Cell("", "", None)).raw:
             cov *= 0.7  # a percent was asked for and this cell is not one
             tcov *= 0.7
-        scored.append((score + best_cs, cov, tcov, ri, best_col, missing))
+        scored.append((score + best_cs, cov, tcov, precision, ri, best_col, missing))
     scored.sort(key=lambda x: -x[0])
-    return [replace(_make_fact(idx, a, ri, col, total, cov, missing), table_coverage=tc)
-            for total, cov, tc, ri, col, missing in scored[:limit]]
+    return [replace(_make_fact(idx, a, ri, col, total, cov, missing), table_coverage=tc, precision=pr)
+            for total, cov, tc, pr, ri, col, missing in scored[:limit]]
 
 
 def _cellref(ri: RowInfo, col: str) -> CellRef | None:
@@ -926,7 +927,7 @@ def resolve(ctx: QueryContext, idx: ReportIndex, a: QueryAnalysis, hits: Sequenc
         choice = "table"
     elif p is not None and p_ok and not t_ok:
         choice = "prose"
-    elif t is not None and (p is None or t.coverage >= p.coverage - TABLE_MARGIN):
+    elif t is not None and (p is None or _table_strength(t) >= _prose_strength(p) - TABLE_MARGIN):
         choice = "table"
     elif p is not None:
         choice = "prose"
@@ -938,6 +939,16 @@ def resolve(ctx: QueryContext, idx: ReportIndex, a: QueryAnalysis, hits: Sequenc
         choice = "table"
     trace.append(f"choice: {choice}")
     return Resolution(t, p, choice, tuple(tcs), tuple(c for c in pcs if c is not p), tuple(trace))
+
+
+def _table_strength(t: TableFact) -> float:
+    """Coverage, discounted when the row label has words the question does not explain."""
+    return t.coverage * (0.7 + 0.3 * t.precision)
+
+
+def _prose_strength(p: ProseFact) -> float:
+    """Coverage, discounted for a two-sentence quote (more words, more chance matches)."""
+    return p.coverage - (0.1 if len(p.sentences) > 1 else 0.0)
 
 
 def prose_missing_years(idx: ReportIndex, a: QueryAnalysis, fact: ProseFact) -> list[int]:

@@ -42,7 +42,7 @@ def test_changed_source_builds_a_new_index(tmp_path: Path) -> None:
         (b"", "empty"),
         (b"\x00\x01\x02binary\x00" * 50, "binary"),
         ("Årsrapport".encode("latin-1") * 20, "UTF-8"),
-        ("Bare prosa her. Ingen tabeller i det hele tatt.\n".encode() * 10, "No tables found"),
+        (b"Bare prosa her. Ingen tabeller i det hele tatt.\n" * 10, "No tables found"),
     ],
 )
 def test_bad_source_gives_a_clear_error_and_keeps_the_index(tmp_path: Path, content: bytes | None, message: str) -> None:
