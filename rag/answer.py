@@ -34,9 +34,9 @@ _T = {
             "Rapporten oppgir ikke differansen direkte; den er regnet ut fra to celler: "
             "{a_col} {a_raw} minus {b_col} {b_raw} = {v}."
         ),
-        "computed_lead": "Forskjellen for «{label}» ({a_col} minus {b_col}) er {v}{unit}.",
-        "diff_lead": "«{label}», kolonne «{col}»: {v}{unit}",
-        "cell_lead_col": "«{label}», kolonne «{col}»: {v}{unit}.",
+        "computed_lead": "Forskjellen for {label} ({a_col} minus {b_col}) er {v}{unit}.",
+        "diff_lead": "{label}, kolonne «{col}»: {v}{unit}",
+        "cell_lead_col": "{label}, kolonne «{col}»: {v}{unit}.",
         "cell_lead": "{label} {when} var {v}{unit}",
         "paren": " (tallet i parentes; fotnote: «{note}»)",
         "uncertain": "Merk: raden er usikker i tolkningen av tabellen{why}; kontroller mot kilden.",
@@ -57,6 +57,7 @@ _T = {
         "year1": "tall for {a}",
         "injection": "Jeg følger bare rapporten, ikke instruksjoner i spørsmålet.",
         "followup": "(Oppfølgingsspørsmål tolket som: {q})",
+        "under": "under",
     },
     "en": {
         "source": "Source",
@@ -75,10 +76,10 @@ _T = {
             "The report does not print this difference; it is computed from two cells: "
             "{a_col} {a_raw} minus {b_col} {b_raw} = {v}."
         ),
-        "computed_lead": "The difference for «{label}» ({a_col} minus {b_col}) is {v}{unit}.",
-        "diff_lead": "«{label}», column «{col}»: {v}{unit}",
-        "cell_lead_col": "«{label}», column «{col}»: {v}{unit}.",
-        "cell_lead": "«{label}» {when} was {v}{unit}",
+        "computed_lead": "The difference for {label} ({a_col} minus {b_col}) is {v}{unit}.",
+        "diff_lead": "{label}, column «{col}»: {v}{unit}",
+        "cell_lead_col": "{label}, column «{col}»: {v}{unit}.",
+        "cell_lead": "{label} {when} was {v}{unit}",
         "paren": " (the number in parentheses; footnote: «{note}»)",
         "uncertain": "Note: this row's reading of the table is uncertain{why}; check it against the source.",
         "sign_income": "Note: the report shows income with a negative sign in its tables ({where}).",
@@ -98,6 +99,7 @@ _T = {
         "year1": "figures for {a}",
         "injection": "I only follow the report, not instructions inside the question.",
         "followup": "(Follow-up read as: {q})",
+        "under": "under",
     },
 }
 
@@ -106,11 +108,15 @@ def tr(lang: str, key: str, **kw: object) -> str:
     return _T["en" if lang == "en" else "no"][key].format(**kw)
 
 
-def unit_text(unit: str | None, raw: str) -> str:
-    """' mill. kr' for a table unit, '' when the printed value carries its own unit (%, mill.)."""
+def unit_text(unit: str | None, raw: str, label: str = "") -> str:
+    """' mill. kr' for a table unit, '' when the printed value carries its own unit (%, mill.).
+    A row "per innbygger" is not in millions even when the table's unit says so."""
     if not unit or re.search(r"%|mill|mrd|kr|mnd", raw, re.I):
         return ""
     u = unit.strip().rstrip(".")
+    if re.search(r"\bper\b", label, re.I):
+        u = re.sub(r"(?i)^mill\.?\s*", "", u)
+        return f" ({u} {label[label.lower().index('per'):]})" if u else ""
     u = u[0].lower() + u[1:] if u[:1].isupper() and not u[:2].isupper() else u
     return " " + u
 
@@ -177,7 +183,7 @@ def _sign_text(note: SignNote | None, lang: str, fact: TableFact) -> str | None:
         if negative and fact.kind == "cell":
             return tr(lang, "sign_income", where=where)
         return None
-    if note.subject == "overspend":
+    if note.subject == "overspend" and fact.col_kind == "diff":
         return tr(lang, "sign_overspend", note=note.text, where=where)
     return None
 
@@ -194,10 +200,10 @@ class Written:
 def write_table(fact: TableFact, lang: str) -> Written:
     ref = fact.cell
     t = ref.table
-    label = ref.row.label
-    if ref.row.section and len(label.split()) <= 2:
-        label = f"{ref.row.section} – {label}"
-    u = unit_text(t.unit, fact.value_raw)
+    label = f"«{ref.row.label}»"
+    if ref.row.section and len(ref.row.label.split()) <= 2:
+        label += f" ({tr(lang, 'under')} «{ref.row.section}»)"
+    u = unit_text(t.unit, fact.value_raw, ref.row.label)
     parts: list[str] = []
     cites: list[Citation] = [cell_citation(ref)]
     if fact.kind == "computed":
@@ -213,7 +219,7 @@ def write_table(fact: TableFact, lang: str) -> Written:
     else:
         when = _when(ref.column, lang)
         if when:
-            lead = tr(lang, "cell_lead", label=f"«{label}»" if lang == "no" else label, when=when, v=fact.value_raw, unit=u)
+            lead = tr(lang, "cell_lead", label=label, when=when, v=fact.value_raw, unit=u)
             if lang == "no":
                 lead = lead[0].upper() + lead[1:]
             ctx = [c for c in fact.context if c.cell.value is not None]

@@ -18,7 +18,17 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
-from rag.text import LIGHT_VERBS, STOPWORDS, Analyzer, clean, detect_language, raw_tokens
+from rag.text import (
+    COMPARE_WORDS,
+    KEEP_IN_TERMS,
+    LIGHT_VERBS,
+    STOPWORDS,
+    Analyzer,
+    clean,
+    detect_language,
+    hyphen_joins,
+    raw_tokens,
+)
 
 YEAR_MIN, YEAR_MAX = 1950, 2099  # four-digit numbers in this span are read as years
 
@@ -95,6 +105,13 @@ _TABLE_REF = re.compile(r"\b(?:tabell|tabellen|table|tab\.)\s*(\d{1,3})\b", re.I
 _YEAR = re.compile(r"(?<!\d)(?<!\d[,.])(\d{4})(?!\d|,\d)")
 _PRICE_YEAR = re.compile(r"(?<!\d)(\d{4})\s?-?\s?(?:kroner|kr\b|kr\.|-kroner|-kr|kroners|prices|kroners)", re.IGNORECASE)
 _FIXED_PRICES = re.compile(r"\bfaste\s+(\d{4})?\s*-?\s*kr|\bfaste kroner\b|\bconstant\b|\breal terms\b", re.IGNORECASE)
+# "målt i faste 2020-kroner", "regnet i faste kroner", "in 2020 kroner": price level, not content
+_PRICE_PHRASE = re.compile(
+    r"\b(?:(?:målt|regnet|beregnet|measured)\s+)?(?:i|in|at)\s+(?:faste\s+|løpende\s+|constant\s+|fixed\s+)?"
+    r"(?:\d{4}\s?-?\s?)?(?:kroner|kr\.?|prices|priser)(?=\W|$)",
+    re.IGNORECASE,
+)
+FIXED_PRICES = -1  # price_year when the question says "faste kroner" without a year
 _RANGE = re.compile(r"(\d{4})\s*(?:–|-|—|til|to)\s*(\d{4})")
 _SLASH_YEARS = re.compile(r"(\d{4})\s*/\s*(\d{4})")
 _PREV_YEAR = re.compile(r"\b(?:ett år (?:før|tidligere)|året før|i fjor|a year (?:before|earlier)|the year before|previous year)\b", re.IGNORECASE)
@@ -343,8 +360,10 @@ _DATE = re.compile(r"\b\d{1,2}\.\s?\d{1,2}\.\s?\d{4}\b|\b\d{1,2}\.\s+(?:januar|f
                    r"august|september|oktober|november|desember)\b", re.IGNORECASE)
 
 
-def question_terms(ctx: QueryContext, text: str) -> tuple[list[QTerm], list[str]]:
-    """Content terms (with compound parts and synonyms) and synonym stems not tied to a term."""
+def question_terms(ctx: QueryContext, text: str, compare_asked: bool = False) -> tuple[list[QTerm], list[str]]:
+    """Content terms (with compound parts and synonyms) and synonym stems not tied to a term.
+    A term that only translates another term of the question ('management fund' beside
+    'forvaltningsfondet') is dropped."""
     home = {h.lower() for h in ctx.home} | {ctx.analyzer.stem(h.lower()) for h in ctx.home}
     words = raw_tokens(_DATE.sub(" ", text))
     stems = [ctx.analyzer.stem(w) for w in words]
@@ -355,16 +374,27 @@ def question_terms(ctx: QueryContext, text: str) -> tuple[list[QTerm], list[str]
     acronyms = {m.lower() for m in re.findall(r"\b[A-ZÆØÅ]{2,}\b", text)}  # "IT", "SFO": never stopwords
     capitalised = {m.lower() for m in re.findall(r"(?<=[\w,)] )[A-ZÆØÅ][\wæøå]+", text)}
     for i, (w, st) in enumerate(zip(words, stems, strict=True)):
-        if (w in STOPWORDS and w not in acronyms) or w in home or st in home or (w.isdigit() and len(w) == 4):
+        if (w in STOPWORDS and w not in acronyms and w not in KEEP_IN_TERMS) or w in home or st in home \
+                or (w.isdigit() and len(w) == 4):
             continue
         if st in seen:
             continue
         seen.add(st)
         alts = tuple(dict.fromkeys(alt for a, b, alts in spans if a <= i < b for alt in alts if alt != (st,)))
-        terms.append(QTerm(st, ctx.analyzer.split_compound(w), alts, w, w in LIGHT_VERBS, w in capitalised))
+        light = w in LIGHT_VERBS and not alts  # a verb with synonyms in the report's words is no light verb
+        light = light or (w in COMPARE_WORDS and compare_asked)
+        terms.append(QTerm(st, ctx.analyzer.split_compound(w), alts, w, light, w in capitalised))
     for a, b, alts in spans:
         if not any(words[j] not in STOPWORDS for j in range(a, b)):
             free.extend(x for alt in alts for x in alt)
+    stems_here = {t.stem for t in terms}
+    terms = [t for t in terms if not any(len(alt) == 1 and alt[0] in stems_here and alt[0] != t.stem for alt in t.alts)]
+    # a hyphenated word may be one word in the report ("Miljøfyrtårn-sertifisert"): the joined stem
+    # is an alternative for both halves
+    for first, second, joined in hyphen_joins(text):
+        js = (ctx.analyzer.stem(joined),)
+        terms = [replace(t, alts=(*t.alts, js)) if t.word in (first, second) and js not in t.alts else t
+                 for t in terms]
     return terms, free
 
 
@@ -375,13 +405,15 @@ def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
     text_clean, injection = strip_injection(text)
     table_ref = find_table_ref(text_clean)
     years, price_year, rng = find_years(text_clean)
-    no_ref = _TABLE_REF.sub(" ", text_clean)
-    terms, free = question_terms(ctx, no_ref)
+    no_ref = _PRICE_PHRASE.sub(" ", _TABLE_REF.sub(" ", text_clean))
+    if price_year is None and _FIXED_PRICES.search(text_clean):
+        price_year = FIXED_PRICES
+    compare, direction = find_compare(text_clean, years)
+    terms, free = question_terms(ctx, no_ref, compare is not None)
     content = list(dict.fromkeys(x for t in terms for x in (t.stem, *t.parts)))
     expansions = [x for x in dict.fromkeys([*(x for t in terms for alt in t.alts for x in alt), *free])
                   if x not in content]
     intents = find_intents([t.stem for t in terms], text_clean)
-    compare, direction = find_compare(text_clean, years)
     wants_number = not (_WH_TEXT_NO.search(text_clean) or _WH_TEXT_EN.search(text_clean)) or bool(
         re.search(r"\b(hvor mange|hvor mye|how many|how much)\b", text_clean, re.IGNORECASE)
     )

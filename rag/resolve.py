@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ingest.records import Cell, Chapter, Passage, Report, Row, Table
-from rag.query import QTerm, QueryAnalysis, QueryContext
+from rag.query import FIXED_PRICES, QTerm, QueryAnalysis, QueryContext
 from rag.retrieve import Hit
 from rag.text import Analyzer, Field, clean, format_number
 
@@ -273,6 +273,15 @@ def term_credit(t: QTerm, f: Field) -> float:
     return best
 
 
+def _parts_credit(t: QTerm, fields: Sequence[tuple[Field, float]], top: float) -> float:
+    """A compound's parts found across fields ('grunnskoleelever': 'Grunnskole' over the table,
+    'Elever' in the row) count almost as the word itself."""
+    if not t.parts:
+        return 0.0
+    per = [max((stem_credit(p, f) * factor / top for f, factor in fields if f), default=0.0) for p in t.parts]
+    return 0.8 * sum(per) / len(per)
+
+
 @dataclass(frozen=True)
 class Weights:
     """Question terms with weights (idf-like)."""
@@ -322,8 +331,9 @@ def match_score(weights: Weights, fields: Sequence[tuple[Field, float]]) -> tupl
         for fld, factor in fields:
             if factor > 0 and fld:
                 best = max(best, term_credit(t, fld) * factor)
+        best = max(best / top, _parts_credit(t, fields, top))
         if best > 0:
-            got += w * best / top
+            got += w * best
             total += w
             matched.add(t.stem)
             matched.update(t.parts)
@@ -336,19 +346,35 @@ def match_score(weights: Weights, fields: Sequence[tuple[Field, float]]) -> tupl
 _NEUTRAL = frozenset({"sum", "total", "totalt", "saml", "samled", "antall", "herav", "alt", "i", "per", "pr"})
 
 
-def label_precision(label: Field, weights: Weights, idf: Mapping[str, float] | None) -> float:
-    """Share (idf-weighted) of the label's words that the question explains."""
-    words = [s for s in label.whole if not s.isdigit() and s not in _NEUTRAL]
+def label_precision(label: Field, weights: Weights, idf: Mapping[str, float] | None,
+                    section: Field | None = None) -> float:
+    """Share (idf-weighted) of the label's words (and, at half weight, its section's) that the
+    question explains."""
+    words = [(s, 1.0) for s in label.whole if not s.isdigit() and s not in _NEUTRAL]
+    if section is not None:
+        words += [(s, 0.5) for s in section.whole if not s.isdigit() and s not in _NEUTRAL and s not in label.whole]
     if not words:
         return 1.0
     q = Field(weights.all_stems)
     tot = hit = 0.0
-    for s in words:
+    for s, factor in words:
         w = idf.get(s, 1.0) if idf else 1.0
-        w = w if w > 0 else 1.0
+        w = (w if w > 0 else 1.0) * factor
         tot += w
         hit += w * stem_credit(s, q)
     return hit / tot if tot else 1.0
+
+
+def key_term_credit(weights: Weights, fields: Sequence[tuple[Field, float]]) -> float:
+    """How well the question's weightiest compound word is found ('eiendomsskatten' must not be
+    answered by a row that only shares 'skatt' or 'eiendom' with it)."""
+    cands = [(w, t) for t, w in weights.terms if not t.light and t.parts]
+    if not cands:
+        return 1.0
+    top = max((f for _, f in fields), default=1.0) or 1.0
+    _, t = max(cands, key=lambda p: p[0])
+    best = max((term_credit(t, f) * factor / top for f, factor in fields if f), default=0.0)
+    return max(best, _parts_credit(t, fields, top))
 
 
 # --------------------------------------------------------------------------- results
@@ -381,9 +407,11 @@ class TableFact:
     missing_years: tuple[int, ...] = ()
     table_coverage: float = 0.0  # coverage used for abstaining
     precision: float = 1.0  # share of the row label's words the question explains
+    key_credit: float = 1.0  # how well the question's weightiest word is found
     notes: tuple[str, ...] = ()
     sign_note: SignNote | None = None
     paren: bool = False  # the value is the number in parentheses (see the table's footnote)
+    col_kind: str = "value"  # the kind of the cited column (budget, actual, diff, change, percent ...)
 
 
 @dataclass(frozen=True)
@@ -396,6 +424,7 @@ class ProseFact:
     unit_word: str | None
     score: float
     coverage: float
+    key_credit: float = 1.0
 
     @property
     def sentence(self) -> Sentence:
@@ -521,16 +550,18 @@ def table_candidates(
         if got <= 0 and a.table_ref is None:
             continue
         tcov = coverage
-        precision = label_precision(ri.label, weights, idf)
-        score = 10.0 * tcov + 0.6 * got + 4.0 * precision
+        precision = label_precision(ri.label, weights, idf, ri.section)
+        key = key_term_credit(weights, fields)
+        score = 10.0 * tcov + 0.6 * got + 5.0 * precision
         if a.table_ref is not None:
             score += 3.0
         if a.prefer_table is not None and t.cite_number == a.prefer_table:
             score += 2.0
-        score += 2.0 * row_bonus.get((t.cite_number, ri.row.label, ri.row.lines[0]), 0.0)
+        score += 1.5 * row_bonus.get((t.cite_number, ri.row.label, ri.row.lines[0]), 0.0)
         score += 1.0 * table_bonus.get(t.cite_number, 0.0)
         if a.price_year is not None:
-            score += 1.5 if ti.unit_year == a.price_year else -1.0
+            fixed_ok = a.price_year == FIXED_PRICES and ti.unit_year is not None
+            score += 1.5 if (ti.unit_year == a.price_year or fixed_ok) else -1.0
         elif ti.unit_year is not None:
             score -= 1.0  # fixed-price tables are for trends; the printed accounts come first
         if total_asked and ri.is_total:
@@ -539,13 +570,13 @@ def table_candidates(
             score += 1.0
         if a.compare == "budget" and (_has_kind(ti, "diff") or (_has_kind(ti, "budget") and _has_kind(ti, "actual"))):
             score += 1.0
-        missing = [y for y in target_years if y not in ti.years]
-        if target_years and ti.years and len(missing) == len(target_years):
-            score -= 4.0
-        elif target_years and not ti.years:
-            score -= 1.0 if all(y == latest for y in target_years) else 3.0
+        named = {int(y) for y in _YEAR_IN.findall(f"{ri.row.label} {ri.row.section or ''} {t.caption}")}
+        missing = [y for y in table_missing_years(ti, target_years, latest) if y not in named]
+        if target_years and missing:
+            score -= 4.0 * len(missing) / len(target_years)
         if ri.row.uncertain:
             score -= 0.5
+        score += _quantity_fit(a, ri)
         best_col = None
         best_cs = -1e9
         for col in ti.columns:
@@ -555,6 +586,8 @@ def table_candidates(
             cs = _column_score(col, ti, a, weights, latest)
             if wants_pct and "%" not in cell.raw and col.kind != "percent":
                 cs -= 2.5
+            if "%" in cell.raw and "prosent" not in a.intents and _ASKS_COUNT.search(a.text):
+                cs -= 1.5  # "hvor mange" asks for a count, not a share
             if cs > best_cs:
                 best_cs, best_col = cs, col
         if best_col is None:
@@ -563,10 +596,34 @@ def table_candidates(
         if wants_pct and "%" not in (ri.row.cell(best_col.name) or Cell("", "", None)).raw:
             cov *= 0.7  # a percent was asked for and this cell is not one
             tcov *= 0.7
-        scored.append((score + best_cs, cov, tcov, precision, ri, best_col, missing))
+        scored.append((score + best_cs, cov, tcov, precision, key, ri, best_col, missing))
     scored.sort(key=lambda x: -x[0])
-    return [replace(_make_fact(idx, a, ri, col, total, cov, missing), table_coverage=tc, precision=pr)
-            for total, cov, tc, pr, ri, col, missing in scored[:limit]]
+    return [replace(_make_fact(idx, a, ri, col, total, cov, missing), table_coverage=tc, precision=pr, key_credit=k)
+            for total, cov, tc, pr, k, ri, col, missing in scored[:limit]]
+
+
+_ASKS_COUNT = re.compile(r"\b(hvor mange|how many|antall|number of)\b", re.I)
+_ASKS_AMOUNT = re.compile(r"\b(hvor mye|how much|beløp|amount)\b", re.I)
+
+
+def _quantity_fit(a: QueryAnalysis, ri: RowInfo) -> float:
+    """'Hvor mange' wants a count, 'hvor mye' an amount: a row that says which it holds."""
+    label = ri.row.label.lower()
+    money = bool(re.search(r"\bkr\b|kroner|mill|beløp", label + " " + (ri.t.table.unit or "").lower()))
+    count = bool(re.search(r"\bantall\b", label))
+    if _ASKS_COUNT.search(a.text):
+        return 1.0 if count else (-1.0 if money else 0.0)
+    if _ASKS_AMOUNT.search(a.text):
+        return 1.0 if money and not count else (-1.0 if count else 0.0)
+    return 0.0
+
+
+def table_missing_years(ti: TableInfo, years: Sequence[int], report_year: int | None) -> list[int]:
+    """Years asked about that the table has no column for (a table without year columns
+    speaks of the report's year)."""
+    if not ti.years:
+        return [y for y in years if y != report_year]
+    return [y for y in years if y not in ti.years]
 
 
 def _cellref(ri: RowInfo, col: str) -> CellRef | None:
@@ -642,7 +699,7 @@ def _make_fact(idx: ReportIndex, a: QueryAnalysis, ri: RowInfo, col: ColInfo, sc
     assert ref is not None and ref.cell.value is not None
     notes: list[str] = ["uncertain"] if ri.row.uncertain else []
     base = {"score": score, "coverage": coverage, "missing_years": tuple(missing), "notes": tuple(notes),
-            "sign_note": ti.sign_note}
+            "sign_note": ti.sign_note, "col_kind": col.kind}
     context: list[CellRef] = []
     # a comparison the table has a column for
     if col.kind in ("diff", "change") and a.compare in ("budget", "change"):
@@ -727,8 +784,9 @@ def _than_columns(ti: TableInfo, ri: RowInfo, sides: tuple[set[str], set[str]],
             da, db = Field(ca.field.whole - cb.field.whole), Field(cb.field.whole - ca.field.whole)
             sa = sum(stem_credit(x, da) for x in left) - sum(stem_credit(x, da) for x in right - left)
             sb = sum(stem_credit(x, db) for x in right) - sum(stem_credit(x, db) for x in left - right)
-            if sa > 0 and sb > 0 and (best is None or sa + sb > best[0]):
-                best = (sa + sb, ca, cb)
+            shared = len(_words(ca) & _words(cb))  # sibling columns ("Snitt menn"/"Snitt kvinner")
+            if sa > 0 and sb > 0 and (best is None or sa + sb + 0.5 * shared > best[0]):
+                best = (sa + sb + 0.5 * shared, ca, cb)
     if best is None:
         return None
     ra, rb = _cellref(ri, best[1].name), _cellref(ri, best[2].name)
@@ -792,12 +850,21 @@ def numbers_in(text: str) -> list[NumberHit]:
             continue  # a date
         if re.match(r"^\.\s?(trinn|klasse|plass|kvartal)", after, re.I) or re.match(r"^\.\s?[–-]", after):
             continue  # an ordinal ("7. trinn", "1.–10. trinn")
+        if re.search(r"\b(figur|tabell|table|figure|kapittel|chapter|side|page|nr|sak|§)\.?\s*$", before, re.I):
+            continue  # a reference ("Figur 11", "tabell 7"), not a quantity
         if re.search(r"\d\.\s?$|[–-]\s?$", before[-3:]) and not sign:
             continue  # the second half of a range or a date
         if not dec and not sign and 1900 <= value <= 2100 and " " not in whole:
             continue  # a year
         out.append(NumberHit(raw, value, m.start(), m.end(), after, before))
     return out
+
+
+def _sentence_around(text: str, pos: int) -> str:
+    """The sentence of `text` that holds position `pos`."""
+    start = max(text.rfind(". ", 0, pos), text.rfind("? ", 0, pos), text.rfind("! ", 0, pos))
+    end = min((i for i in (text.find(". ", pos), text.find("? ", pos), text.find("! ", pos)) if i >= 0), default=len(text))
+    return text[start + 1 : end + 1]
 
 
 def _pick_number(text: str, a: QueryAnalysis, weights: Weights, analyzer: Analyzer) -> tuple[NumberHit, str | None] | None:
@@ -807,10 +874,12 @@ def _pick_number(text: str, a: QueryAnalysis, weights: Weights, analyzer: Analyz
     low = text.lower()
     positions: list[tuple[float, list[int]]] = []
     for t, w in weights.terms:
-        stems = {t.stem, *t.parts, *(x for alt in t.alts for x in alt)}
-        pos = [m.start() for st in stems if len(st) >= 2 for m in re.finditer(r"\b" + re.escape(st), low)]
-        if pos:
-            positions.append((w, pos))
+        # the word itself counts fully, its synonyms and compound parts at half weight
+        for stems, factor in (({t.stem}, 1.0), ({*t.parts, *(x for alt in t.alts for x in alt)} - {t.stem}, 0.5)):
+            pos = [m.start() for st in stems if len(st) >= 2 for m in re.finditer(r"\b" + re.escape(st), low)]
+            if pos:
+                positions.append((w * factor, pos))
+                break
     q_stems = weights.all_stems
     asks_change = bool(a.compare) or a.direction != 0
     best, best_s = None, -1e9
@@ -831,6 +900,14 @@ def _pick_number(text: str, a: QueryAnalysis, weights: Weights, analyzer: Analyz
             s -= 1.0
         if _CHANGE_BEFORE.search(n.before):
             s += 1.0 if asks_change else -1.5
+        if "budsjett" not in a.intents and re.search(r"budsjett|budget", n.before, re.I):
+            s -= 1.5  # a budget figure, and the question does not ask for the budget
+        own = _sentence_around(text, n.start)
+        if not re.search(r"snitt|average|mean", a.text, re.I) and re.search(r"gjennomsnitt|i snitt|on average", own, re.I):
+            s -= 1.0  # an average over years, and the question does not ask for an average
+        if a.years:
+            own_years = {int(y) for y in _YEAR_IN.findall(own)}
+            s += 0.8 if set(a.years) & own_years else (-0.8 if own_years else 0.0)
         for w, pos in positions:
             dist = min(abs(n.start - p) for p in pos)
             s += 0.4 * w / (1.0 + dist / 20.0)
@@ -844,7 +921,10 @@ def _pick_number(text: str, a: QueryAnalysis, weights: Weights, analyzer: Analyz
     return best, unit
 
 
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÆØÅ][\wæøå]+(?:\s+(?:[A-ZÆØÅ][\wæøå.]*|AS|ASA|IKS))+")
+_NAME = re.compile(
+    r"\b[A-ZÆØÅ][a-zæøå]+(?:\s+[A-ZÆØÅ]\.)?(?:\s+(?:[A-ZÆØÅ][\wæøå]+|AS|ASA|IKS))+"  # Geir B. Aga, Ruter AS
+    r"|(?<=\s)[A-ZÆØÅ]{2,}\b"  # an acronym inside the sentence: KLP, MDG
+)
 
 
 def prose_candidates(idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], idf: Mapping[str, float] | None,
@@ -871,7 +951,7 @@ def prose_candidates(idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], id
             for g in groups:
                 f = g[0].field if len(g) == 1 else Field(g[0].field.whole | g[1].field.whole,
                                                          g[0].field.parts | g[1].field.parts)
-                got, coverage, matched = match_score(weights, [(f, 1.0), (section, 0.5)])
+                got, coverage, matched = match_score(weights, [(f, 1.0), (section, 0.8)])
                 if got <= 0:
                     continue
                 text = " ".join(x.text for x in g)
@@ -884,16 +964,22 @@ def prose_candidates(idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], id
                     elif sent_years:
                         score -= 1.0
                 if wants_name and _NAME.search(text):
-                    score += 1.0
+                    score += 2.0
                 value = raw = unit = None
                 if a.wants_number:
                     picked = _pick_number(text, a, weights, idx.analyzer)
+                    if picked is not None and len(g) > 1:
+                        # the number's own sentence must speak of what is asked
+                        own = g[0] if picked[0].start < len(g[0].text) else g[1]
+                        if match_score(weights, [(own.field, 1.0)])[1] < 0.25:
+                            picked = None
                     if picked is None:
                         score -= 3.0
                     else:
                         n, unit = picked
                         value, raw = n.value, n.raw
-                cands.append(ProseFact(tuple(g), value, raw, unit, score, coverage))
+                key = key_term_credit(weights, [(f, 1.0), (section, 0.8)])
+                cands.append(ProseFact(tuple(g), value, raw, unit, score, coverage, key))
     cands.sort(key=lambda c: -c.score)
     return cands[:limit]
 
@@ -911,7 +997,7 @@ def resolve(ctx: QueryContext, idx: ReportIndex, a: QueryAnalysis, hits: Sequenc
     p = pcs[0] if pcs else None
     if a.wants_number and p is not None and p.value is None:
         with_value = [c for c in pcs if c.value is not None]
-        if with_value and with_value[0].coverage >= p.coverage - 0.1:
+        if with_value and with_value[0].coverage >= p.coverage - 0.25:
             p = with_value[0]
     if t is not None:
         trace.append(
@@ -962,11 +1048,12 @@ def prose_missing_years(idx: ReportIndex, a: QueryAnalysis, fact: ProseFact) -> 
     before = [s for s in idx.sentences_of(idx.passage_index(first.passage)) if s.index == first.index - 1]
     if before:
         context |= {int(y) for y in _YEAR_IN.findall(before[0].text)}
+    passage_years = {int(y) for y in _YEAR_IN.findall(first.passage.text)}
     out = []
     for y in a.years:
         if y in context:
             continue
-        if y == idx.report_year and not (sentence_years - {y}):
+        if y == idx.report_year and (not (sentence_years - {y}) or y in passage_years):
             continue
         out.append(y)
     return out

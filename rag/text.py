@@ -38,6 +38,7 @@ EXTRA_STOPWORDS_NO = _wordset(
     årsrapporten rapport den det de en et ett sin sitt sine sine seg seg hadde har få fikk
     brukte betalte utgjorde utgjør penger utgangen slutten kommunen kommunens kommune
     samlede totale ifølge flere færre fler mer høyere lavere sammenlignet sammenliknet nye ny nytt
+    under blant gjennom innen løpet ganger gang times midler midlene
     """
 )
 STOPWORDS_EN = _wordset(
@@ -45,10 +46,23 @@ STOPWORDS_EN = _wordset(
     a an the of in on at to for from by with and or what which who whom how much many was were
     is are be been did do does has have had it its this that these those there their them they
     according as per into about than then during total overall give tell me please report
-    more fewer higher lower compared
+    more fewer higher lower compared end
     """
 )
 STOPWORDS = frozenset(STOPWORDS_NORWEGIAN) | EXTRA_STOPWORDS_NO | STOPWORDS_EN
+STOPWORDS_REPORT = frozenset(STOPWORDS_NORWEGIAN) | EXTRA_STOPWORDS_NO
+# Words that carry a comparison ("falt", "økte", "høyere"): when a difference is computed or read
+# from a change column they are answered by it, not by a label.
+COMPARE_WORDS = _wordset(
+    """
+    falt økte økt økning redusert reduserte reduksjon nedgang endring endret steg sank vokste minket
+    avvik avviket differanse høyere lavere flere færre mer mindre sammenlignet
+    fell rose increased decreased increase decrease change changed grew dropped difference variance
+    higher lower more fewer less compared
+    """
+)
+# Stopwords for search that still matter when matching a label: "Ikke rentable" is not "Rentable".
+KEEP_IN_TERMS = frozenset({"ikke", "not", "uten", "without"})
 # Verbs that questions use around the thing asked about ("mottok", "ble ferdigstilt"): they help
 # find a sentence but a source that lacks them is not a worse match.
 LIGHT_VERBS = _wordset(
@@ -58,8 +72,10 @@ LIGHT_VERBS = _wordset(
     jobbet jobber jobbe arbeidet kostet koster tjente tjener vant overtok sitter satt ligger heter
     gikk kom ga gitt gir benyttet benytter opplevde opplever brukes inkludert inkludere ser står
     stod sto fantes finnes fins var ble hentet satt lagt la solgt kjøpt kjøpte
+    falt økte økt redusert reduserte steg sank vokste minket endret målt regnet brukt bruke
     received receive got get completed built held hold worked work cost costs earned earn won
     took take sits sit located went came gave given used use experienced included
+    rose fell increased decreased grew grow dropped changed measured worth
     """
 )
 
@@ -80,6 +96,15 @@ def join_numbers(text: str) -> str:
 
 
 _ELISION = re.compile(r"\b([^\W\d_]{2,})-\s*(/|og\s|eller\s|and\s|or\s)\s*([^\W\d_]{4,})", re.UNICODE)
+
+
+_HYPHENATED = re.compile(r"\b([^\W\d_]{2,})-([^\W\d_]{3,})\b", re.UNICODE)
+
+
+def hyphen_joins(text: str) -> list[tuple[str, str, str]]:
+    """(first, second, joined) for words written with a hyphen ('TV-aksjonen' -> 'tvaksjonen')."""
+    return [(m.group(1).lower(), m.group(2).lower(), (m.group(1) + m.group(2)).lower())
+            for m in _HYPHENATED.finditer(clean(text))]
 
 
 def raw_tokens(text: str) -> list[str]:
@@ -170,6 +195,8 @@ class Analyzer:
         s = self._stem_cache.get(word)
         if s is None:
             s = word if word[:1].isdigit() else self._stemmer.stemWord(word)
+            if len(s) > 4 and s.endswith("mm"):  # "sykehjemmet" -> "sykehjemm": same stem as "sykehjem"
+                s = s[:-1]
             self._stem_cache[word] = s
         return s
 
@@ -190,7 +217,7 @@ class Analyzer:
         for i in range(3, len(word) - 2):
             left, right = word[:i], word[i:]
             rstem = self.stem(right)
-            if len(rstem) < 3 or len(right) < 4:
+            if len(rstem) < 3 or len(right) < 4 or right in STOPWORDS or rstem in STOPWORDS:
                 continue
             r_strength = 2 if self._known(right) else (1 if len(rstem) >= 5 and rstem in self._suffixes else 0)
             if not r_strength:
@@ -206,7 +233,11 @@ class Analyzer:
                     continue
                 if r_strength == 1 and (l_strength < 2 or len(lf) < 5):
                     continue
-                score = (l_strength + r_strength, int(lf != left and left[-1] == "s"), min(len(lf), len(right)))
+                if l_strength == 1 and len(rstem) < 4:
+                    continue
+                if lf in STOPWORDS:
+                    continue
+                score = (l_strength + r_strength, int(left[-1] == "s"), min(len(lf), len(right)))
                 if best is None or score > best[0]:
                     best = (score, (self.stem(lf), rstem), right)
                 break
@@ -253,22 +284,25 @@ class Analyzer:
                 out.extend(self.split_compound(w))
         return out
 
-    def terms(self, text: str) -> list[Term]:
+    def terms(self, text: str, stopwords: frozenset[str] = STOPWORDS) -> list[Term]:
         """Content words as (stem, compound-part stems, the lowercased word)."""
         out: list[Term] = []
         for w in raw_tokens(self.expand_elisions(text)):
-            if w in STOPWORDS:
+            if w in stopwords and w not in KEEP_IN_TERMS:
                 continue
             out.append(Term(self.stem(w), self.split_compound(w), w))
         return out
 
     def field(self, text: str) -> Field:
-        """Whole-word stems and compound-part stems of a text (a row label, a column, a sentence)."""
+        """Whole-word stems and compound-part stems of a text (a row label, a column, a sentence).
+        A hyphenated word also counts as the joined word ('Miljøfyrtårn-sertifisert')."""
         whole: set[str] = set()
         parts: set[str] = set()
-        for t in self.terms(text):
+        for t in self.terms(text, STOPWORDS_REPORT):  # report text: "IT" is no English "it"
             whole.add(t.stem)
             parts.update(t.parts)
+        for _, _, joined in hyphen_joins(text):
+            whole.add(self.stem(joined))
         return Field(frozenset(whole), frozenset(parts - whole))
 
 

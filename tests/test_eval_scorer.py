@@ -350,3 +350,23 @@ def test_run_eval_without_index_builds_it_and_says_so(tmp_path):
     printed.clear()
     run_eval(settings, eval_file=path, baseline=False, echo=printed.append)
     assert not any("Building the index" in line for line in printed)
+
+
+def test_baseline_line_spans():
+    from eval.baseline import line_starts, span_of, split_report
+
+    text = "ab\ncd\n\nef"
+    starts = line_starts(text)
+    assert starts == [0, 3, 6, 7]
+    assert span_of(0, 2, starts) == (1, 1)
+    assert span_of(0, 3, starts) == (1, 1)  # the newline belongs to line 1
+    assert span_of(0, 4, starts) == (1, 2)
+    assert span_of(3, 7, starts) == (2, 4)
+    long_text = "\n".join(f"Linje {i} " + "ord " * 30 for i in range(1, 200))
+    docs = split_report(long_text)
+    lines = long_text.split("\n")
+    assert len(docs) > 10
+    for d in docs:
+        first, last = d.metadata["lines_first"], d.metadata["lines_last"]
+        body = d.page_content.split("\n")
+        assert body[0] in lines[first - 1] and body[-1] in lines[last - 1]

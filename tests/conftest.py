@@ -1,0 +1,72 @@
+"""Shared fixtures: a Chroma server for the client/server tests, unique collection prefixes,
+and a changed copy of the bundled report (a new source, so an ingest starts a NEW build)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers_chroma import ENV_URL, ChromaServer, wait_for_heartbeat
+
+from rapport.settings import bundled_report_path
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a running Chroma server shared by the session.
+
+    scripts/test.sh starts one and exports RAPPORT_TEST_CHROMA_URL; without it a server is
+    started here (`chroma run` on a free loopback port) and stopped at the end of the session.
+    Never skips: a server that cannot be reached or started fails the tests that need it.
+    Tests sharing it keep apart by a unique collection prefix (fixture ``chroma_prefix``).
+    """
+    url = os.environ.get(ENV_URL, "").strip().rstrip("/")
+    if url:
+        try:
+            wait_for_heartbeat(url, timeout=30)
+        except RuntimeError as exc:
+            pytest.fail(f"{ENV_URL}={url} is set but the server does not answer: {exc}")
+        yield url
+        return
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data")
+    try:
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(f"could not start a Chroma server for the tests: {exc}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A Chroma server for this test alone, which the test may stop and start again."""
+    server = ChromaServer(tmp_path / "chroma-server")
+    try:
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(f"could not start a Chroma server for the test: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def chroma_prefix() -> str:
+    """A collection prefix no other test uses (tests share one Chroma server)."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def changed_source(tmp_path: Path) -> Path:
+    """The bundled report with one number changed: another source hash, so another index."""
+    text = bundled_report_path().read_text(encoding="utf-8")
+    assert "-679,4" in text
+    path = tmp_path / "endret.txt"
+    path.write_text(text.replace("-679,4", "-702,3"), encoding="utf-8")
+    return path
