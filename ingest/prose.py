@@ -22,7 +22,7 @@ _CHAPTER_HEAD_RE = re.compile(r"^\s?(?:[A-ZÆØÅ][A-ZÆØÅa-zæøå ,.\-–/&]
 _TERMINAL = (".", "!", "?", ":", ".»", ".)", ")", "»")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ«(•\d])")
 # abbreviations that end in a period but do not end a sentence
-_ABBREV = re.compile(r"(?i)\b(mill|mrd|kr|nr|bl\.a|f\.eks|jf|inkl|ekskl|ca|pr|m\.m|mv|kap|st|adm|mnd|min|S)\.$")
+_ABBREV = re.compile(r"(?i)\b(mill|mrd|kr|nr|bl\.a|f\.eks|jf|inkl|ekskl|ca|pr|m\.m|mv|kap|st|adm|mnd|min|S)\.$|\b[A-ZÆØÅ]\.$")
 
 
 @dataclass
@@ -57,6 +57,8 @@ def _is_heading(text: str, next_text: str | None) -> bool:
         return False
     if len(t.split()) > 9:
         return False
+    if t.split()[-1].lower() in {"med", "og", "i", "til", "av", "for", "på", "som", "er", "en", "et", "the", "of", "and"}:
+        return False  # a sentence that goes on, not a heading
     if next_text is not None and len(next_text) < 45 and next_text.endswith("."):
         return False  # a sentence wrapped onto a short last line, not a heading over a paragraph
     return next_text is None or next_text[:1].isupper() or next_text[:1] in "ÆØÅ•"

@@ -52,12 +52,13 @@ _T = {
         "abstain_no_number": "Rapporten nevner dette, men oppgir ikke noe tall for det.",
         "nearest_table": " Det nærmeste rapporten har, er tabell {n}, rad «{row}» ({years}).",
         "nearest_table_noyears": " Det nærmeste rapporten har, er tabell {n}, rad «{row}».",
-        "nearest_prose": " Det nærmeste rapporten har, står i kapittel {ch}, linje {lines}.",
+        "nearest_prose": " Det nærmeste rapporten har, står i {ch}, linje {lines}.",
         "years": "tall for {a}–{b}",
         "year1": "tall for {a}",
         "injection": "Jeg følger bare rapporten, ikke instruksjoner i spørsmålet.",
         "followup": "(Oppfølgingsspørsmål tolket som: {q})",
         "under": "under",
+        "footnote": "Fotnote {m}: «{text}»",
     },
     "en": {
         "source": "Source",
@@ -94,12 +95,13 @@ _T = {
         "abstain_no_number": "The report mentions this but gives no figure for it.",
         "nearest_table": " The nearest the report has is table {n}, row «{row}» ({years}).",
         "nearest_table_noyears": " The nearest the report has is table {n}, row «{row}».",
-        "nearest_prose": " The nearest the report has is in chapter {ch}, lines {lines}.",
+        "nearest_prose": " The nearest the report has is in {ch}, lines {lines}.",
         "years": "figures for {a}–{b}",
         "year1": "figures for {a}",
         "injection": "I only follow the report, not instructions inside the question.",
         "followup": "(Follow-up read as: {q})",
         "under": "under",
+        "footnote": "Footnote {m}: «{text}»",
     },
 }
 
@@ -157,7 +159,16 @@ def cite_text(c: Citation, lang: str) -> str:
             f"{tr(lang, 'table')} {c.table}, {tr(lang, 'row')} «{c.row}», {tr(lang, 'column')} «{c.column}» "
             f"({_lines(c.lines, lang)})"
         )
-    return f"{tr(lang, 'chapter')} {c.chapter}, {_lines(c.lines, lang)}"
+    return f"{chapter_text(c.chapter, lang)}, {_lines(c.lines, lang)}"
+
+
+def chapter_text(display: str | None, lang: str) -> str:
+    """'kapittel 02 ÅRSBERETNING'; a chapter printed without a title displays as 'Kapittel 05'."""
+    if not display:
+        return tr(lang, "chapter")
+    if re.match(r"(?i)^(kapittel|chapter)\b", display):
+        return display if lang == "no" else re.sub(r"(?i)^kapittel", "Chapter", display)
+    return f"{tr(lang, 'chapter')} {display}"
 
 
 def _when(col: str, lang: str) -> str | None:
@@ -235,6 +246,11 @@ def write_table(fact: TableFact, lang: str) -> Written:
     sign = _sign_text(fact.sign_note, lang, fact)
     if sign:
         parts.append(sign)
+    for marker in dict.fromkeys(ref.row.footnotes):
+        note = next((f.text for f in t.footnotes if f.marker == marker), None)
+        if note and not fact.paren:
+            short = note if len(note) <= 220 else note[:217].rsplit(" ", 1)[0] + " …"
+            parts.append(tr(lang, "footnote", m=marker, text=short))
     if "uncertain" in fact.notes:
         why = f" ({ref.row.reason})" if ref.row.reason else ""
         parts.append(tr(lang, "uncertain", why=why))
@@ -267,7 +283,8 @@ def _same_thing_other_figure(res: Resolution, lang: str) -> str | None:
     if not close or abs(abs(p.value) - abs(t.value)) < 1e-9:
         return None
     if res.choice == "table":
-        return tr(lang, "other_figure_text", v=p.value_raw, where=cite_text(prose_citation(p), lang))
+        shown = p.value_raw + (f" {p.unit_word}" if p.unit_word and p.unit_word != "%" else p.unit_word or "")
+        return tr(lang, "other_figure_text", v=shown, where=cite_text(prose_citation(p), lang))
     c = t.cell
     return tr(lang, "other_figure_table", n=c.table.cite_number, row=c.row.label, col=c.column, v=t.value_raw)
 
@@ -292,7 +309,8 @@ def write_abstention(v: Verdict, a: QueryAnalysis, idx: ReportIndex, lang: str, 
             text += tr(lang, "nearest_table_noyears", n=n.cell.table.cite_number, row=n.cell.row.label)
         cites = (cell_citation(n.cell),)
     elif isinstance(n, ProseFact) and v.reason != "coverage":
-        text += tr(lang, "nearest_prose", ch=n.passage.chapter.display, lines=f"{n.lines[0]}–{n.lines[1]}")
+        text += tr(lang, "nearest_prose", ch=chapter_text(n.passage.chapter.display, lang),
+                   lines=f"{n.lines[0]}–{n.lines[1]}")
         cites = (prose_citation(n),)
     return Written(text, cites, None, None, None)
 

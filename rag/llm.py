@@ -28,6 +28,7 @@ from rag import prompts
 from rag.answer import cite_text, tr, unit_text
 from rag.records import Answer
 from rag.resolve import Resolution
+from rag.text import detect_language
 from rapport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class OpenAICompatibleChat(BaseChatModel):
     api_key: str | None = None
     timeout_s: float = 60.0
     temperature: float = 0.0
-    max_tokens: int = 400
+    max_tokens: int = 200
 
     @property
     def _llm_type(self) -> str:
@@ -145,6 +146,7 @@ def _cell_raw(res: Resolution, row: str | None, column: str | None) -> str | Non
 
 # --------------------------------------------------------------------------- numeric guard
 
+STOP = ["\nSpørsmål:", "\nQuestion:", "\nFakta:", "\nFacts:"]  # a small model may go on to invent a next turn
 _CITE_MARK = re.compile(r"\[\d{1,2}\]")
 # Norwegian style (1 234,5 / -679,4 / 7,02) and English style (1,234.5 / 679.4)
 _NO_NUM = re.compile(r"(?<![\w.,])([-−–]\s?)?(\d{1,3}(?:[ \u00a0]\d{3})+|\d+)(?:,(\d+))?(?![\d])")
@@ -199,6 +201,24 @@ def guard(text: str, allowed: Iterable[float]) -> list[str]:
     return [raw for raw, v in numbers_in_text(text) if not any(abs(v - a) < 1e-9 for a in ok)]
 
 
+_ECHO = re.compile(r"(?im)^\s*(svar|fakta|spørsmål|answer|facts|question|merknader|notes)\s*:|^\s*\[\d+\]\s+(tabell|table|kapittel|chapter)\b")
+
+
+def reply_problem(text: str, extractive: Answer) -> str | None:
+    """Why a model reply is unusable even if its numbers pass (None when it is fine): it echoes
+    the prompt, rambles, leaves out the answer's number, or is in the other language."""
+    if _ECHO.search(text):
+        return "it repeats the prompt"
+    if len(text) > 700 or text.count("\n") > 6:
+        return "too long"
+    if extractive.value_raw and extractive.value_raw not in text:
+        return f"the answer's number {extractive.value_raw} is missing"
+    words = re.findall(r"[^\W\d_]+", text)
+    if len(words) >= 6 and detect_language(text) != ("en" if extractive.lang == "en" else "no"):
+        return "wrong language"
+    return None
+
+
 # --------------------------------------------------------------------------- the write step
 
 
@@ -217,13 +237,16 @@ def make_llm_writer(
         question = state["analysis"].text if state.get("analysis") is not None else extractive.question
         messages = build_messages(question, extractive, res)
         try:
-            reply = model.invoke(messages)
+            reply = model.invoke(messages, stop=STOP)
             text = str(reply.content).strip()
         except Exception as exc:  # a down endpoint must not lose the answer
             log.warning("LLM failed, extractive answer used: %s", exc)
             return replace(base, trace=(*base.trace, f"llm: failed ({type(exc).__name__}: {exc}); extractive answer used"))
         if not text:
             return replace(base, trace=(*base.trace, "llm: empty reply; extractive answer used"))
+        problem = reply_problem(text, extractive)
+        if problem:
+            return replace(base, trace=(*base.trace, f"llm: reply rejected ({problem}); extractive answer used"))
         bad = guard(text, allowed_numbers(question, extractive, res))
         if bad:
             return replace(

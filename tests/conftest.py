@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers_chroma import ENV_URL, ChromaServer, wait_for_heartbeat
+from helpers_chroma import ENV_URL, Backend, ChromaServer, wait_for_heartbeat
 
 from rapport.settings import bundled_report_path
 
@@ -70,3 +70,10 @@ def changed_source(tmp_path: Path) -> Path:
     path = tmp_path / "endret.txt"
     path.write_text(text.replace("-679,4", "-702,3"), encoding="utf-8")
     return path
+
+
+@pytest.fixture(params=["local", pytest.param("server", marks=pytest.mark.integration)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path, chroma_prefix: str) -> Backend:
+    """Run the test against local files (PersistentClient) and against the shared Chroma server."""
+    url = request.getfixturevalue("chroma_server") if request.param == "server" else None
+    return Backend(request.param, tmp_path / "data", url, chroma_prefix)

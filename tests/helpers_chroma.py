@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,7 +22,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from chromadb.api import ClientAPI
+from chromadb.errors import NotFoundError
+
+from ingest.store import ACTIVE_SUFFIX, IndexInfo, make_client, open_active
+from rapport.settings import Settings
 
 HEARTBEAT_PATH = "/api/v2/heartbeat"
 ENV_URL = "RAPPORT_TEST_CHROMA_URL"  # set by scripts/test.sh when it started a server itself
@@ -149,3 +158,130 @@ class ChromaServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- an index store to test against: local files or a server -------------------------------------
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where an ingest writes: ``local`` (PersistentClient in data_dir/chroma) or ``server``."""
+
+    kind: str
+    data_dir: Path
+    url: str | None
+    prefix: str
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": self.data_dir,
+            "chroma_url": self.url,
+            "embedding": "hash",
+            "collection_prefix": self.prefix,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    def client(self) -> ClientAPI:
+        """A client as a reader process would open it (a new HttpClient for a server)."""
+        return make_client(self.data_dir, self.url)
+
+
+def build_collections(client: ClientAPI, prefix: str) -> dict[str, dict[str, Any]]:
+    """name -> metadata of every build collection of ``prefix`` (not the active pointer)."""
+    pattern = re.compile(rf"^{re.escape(prefix)}-[0-9a-f]{{10}}-\d{{13,}}$")
+    return {c.name: dict(c.metadata or {}) for c in client.list_collections() if pattern.match(c.name)}
+
+
+def assert_one_active_complete(client: ClientAPI, prefix: str, chunks: int) -> IndexInfo:
+    """The consistent state: the pointer names a complete collection holding every chunk, and no
+    other COMPLETE build of the prefix exists (an incomplete leftover may, it is never served)."""
+    info = open_active(client, prefix)
+    if info is None:
+        try:
+            pointer = dict(client.get_collection(prefix + ACTIVE_SUFFIX, embedding_function=None).metadata or {})
+        except NotFoundError:
+            pointer = None
+        raise AssertionError(
+            f"no active complete index: pointer {pointer}, builds {build_collections(client, prefix)}"
+        )
+    col = client.get_collection(info.collection_name, embedding_function=None)
+    assert col.metadata["complete"] is True
+    assert info.count == chunks and col.count() == chunks
+    builds = build_collections(client, prefix)
+    complete = {name for name, meta in builds.items() if meta.get("complete") is True}
+    assert complete == {info.collection_name}, f"other complete builds linger: {sorted(complete)}"
+    return info
+
+
+# -- the `rapport` CLI in another process ----------------------------------------------------------
+
+
+def rapport_cmd() -> list[str]:
+    """argv prefix that runs the `rapport` CLI of this virtualenv."""
+    exe = Path(sys.executable).with_name("rapport")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "rapport.cli"]
+
+
+def cli_env(prefix: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment for a child `rapport`: no CHROMA_URL / RAPPORT_* leaking in from the
+    caller's shell, the collection prefix of the test, telemetry off."""
+    env = {k: v for k, v in os.environ.items() if k != "CHROMA_URL" and not k.startswith("RAPPORT_")}
+    env["ANONYMIZED_TELEMETRY"] = "False"
+    if prefix is not None:
+        env["RAPPORT_COLLECTION_PREFIX"] = prefix
+    env.update(extra)
+    return env
+
+
+# Runs `rapport <args>` in this process after two test-only changes:
+# * every embedding batch that build_index asks for (CachedEmbeddings.embed_documents: the
+#   batches go through the cache, so patching the inner HashEmbeddings would miss cached texts)
+#   prints "batch N" to stdout and then sleeps RAPPORT_TEST_EMBED_DELAY seconds, so a test can
+#   see how far a build got and kill it half-way, or make two builds overlap;
+# * if RAPPORT_TEST_GO_FILE is set, it waits for that file before starting, so several
+#   processes start their ingest at the same moment (imports take a second or two);
+# * if RAPPORT_TEST_HOLD_AT=K and RAPPORT_TEST_HOLD_FILE are set, after embedding batch K it
+#   prints "holding" and waits for that file: the build stays half-way until the test says so.
+SLOW_INGEST_DRIVER = r"""
+import os, sys, time
+from pathlib import Path
+
+import ingest.embeddings as embeddings
+
+_original = embeddings.CachedEmbeddings.embed_documents
+_delay = float(os.environ.get("RAPPORT_TEST_EMBED_DELAY", "0"))
+_calls = 0
+_hold_at = int(os.environ.get("RAPPORT_TEST_HOLD_AT", "0"))
+_hold = os.environ.get("RAPPORT_TEST_HOLD_FILE")
+
+
+def _slow(self, texts):
+    global _calls
+    out = _original(self, texts)
+    _calls += 1
+    print(f"batch {_calls} {len(texts)}", flush=True)
+    time.sleep(_delay)
+    if _calls == _hold_at and _hold:
+        print("holding", flush=True)
+        while not Path(_hold).exists():
+            time.sleep(0.005)
+    return out
+
+
+embeddings.CachedEmbeddings.embed_documents = _slow
+_go = os.environ.get("RAPPORT_TEST_GO_FILE")
+if _go:
+    print("ready", flush=True)
+    while not Path(_go).exists():
+        time.sleep(0.005)
+
+from rapport.cli import main
+
+main(sys.argv[1:], prog_name="rapport")
+"""
+
+
+def slow_ingest_cmd(*args: str) -> list[str]:
+    """argv for `rapport ingest ARGS` with the slowed, observable embedding of SLOW_INGEST_DRIVER."""
+    return [sys.executable, "-c", SLOW_INGEST_DRIVER, "ingest", "--no-progress", *args]

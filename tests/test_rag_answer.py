@@ -65,17 +65,29 @@ def test_computed_difference_shows_the_work(svc):
     assert [c.column for c in ans.citations] == ["Snitt menn 2020", "Snitt kvinner 2020"]
 
 
+def test_row_footnote_is_quoted(svc):
+    ans = svc.ask("Hvor mange elever gikk på barnetrinnet i 2020?")
+    assert ans.value == 11450
+    assert "Fotnote 1: «Tall i parentes er elever fra andre kommuner.»" in ans.answer
+
+
 def test_uncertain_row_says_so(svc):
     ans = svc.ask("Hvor stor var den langsiktige gjelden i 2020?")
     assert "usikker" in ans.answer and "to tall i én celle" in ans.answer
 
 
 def test_prose_answer_cites_chapter_and_lines(svc):
-    ans = svc.ask("Hvor høyt var sykefraværet i 2020?")
-    assert ans.value == 7.02 and ans.value_raw == "7,02"
+    ans = svc.ask("Hvor mange personer bodde i Bærum ved utgangen av 2020?")
+    assert ans.value == 128233 and ans.value_raw == "128 233"
     c = ans.citations[0]
-    assert c.table is None and c.lines == (100, 100) and c.chapter == "13 ORGANISASJON"
-    assert "«Kommunens sykefravær for 2020 var 7,02 prosent" in ans.answer
+    assert c.table is None and c.lines == (60, 60) and c.chapter == "02 ÅRSBERETNING"
+    assert "bodde det 128 233 personer" in ans.answer and "Kilde: kapittel 02 ÅRSBERETNING, linje 60" in ans.answer
+
+
+def test_table_and_text_disagree_both_are_named(svc):
+    ans = svc.ask("Hva var sykefraværet i kommunen i 2020?")
+    assert ans.value == 7.0 and ans.citations[0].table == 26  # the table figure is quoted
+    assert "Teksten oppgir 7,02 prosent for det samme (kapittel 13 ORGANISASJON, linje 100)" in ans.answer
 
 
 def test_non_numeric_answer_quotes_the_sentence(svc):

@@ -81,7 +81,7 @@ def small_report(*, liquidity_2020: str = "1 372,2", balance_table_number: int =
         ("2018", "2019", "2020"),
         (
             _row("Elevtall, barnetrinnet", 51, [("2018", "11 539", 11539.0), ("2019", "11 484", 11484.0),
-                                                ("2020", "11 450", 11450.0)]),
+                                                ("2020", "11 450", 11450.0)], footnotes=("1",)),
             _row("Elever ved Haug skole og ressurssenter", 52, [("2018", "110 (8)", 110.0), ("2019", "117 (5)", 117.0),
                                                                 ("2020", "115 (7)", 115.0)]),
         ),
@@ -98,7 +98,16 @@ def small_report(*, liquidity_2020: str = "1 372,2", balance_table_number: int =
         (90, 91),
         CH13,
     )
-    for t in (t1, t3, t7, t15, t27):
+    t26 = Table(
+        26,
+        "Tabell 26 viser utvalgte nøkkeltall knyttet til medarbeidere",
+        None,
+        ("2018", "2019", "2020"),
+        (_row("Sykefravær", 96, [("2018", "7,3 %", 7.3), ("2019", "6,8 %", 6.8), ("2020", "7,0 %", 7.0)]),),
+        (95, 96),
+        CH13,
+    )
+    for t in (t1, t3, t7, t15, t26, t27):
         put(t.lines[0], t.caption)
         for r in t.rows:
             put(r.lines[0], r.source)
@@ -112,7 +121,7 @@ def small_report(*, liquidity_2020: str = "1 372,2", balance_table_number: int =
     ):
         put(line, text)
         passages.append(Passage(text, text, (line, line), ch))
-    return Report("liten.txt", "0" * 64, tuple(lines), (CH0, CH2, CH13), tuple(passages), (t1, t3, t7, t15, t27))
+    return Report("liten.txt", "0" * 64, tuple(lines), (CH0, CH2, CH13), tuple(passages), (t1, t3, t7, t15, t26, t27))
 
 
 def hash_dense(chunks: list[Chunk]):

@@ -47,7 +47,7 @@ def test_model_answer_with_exact_numbers_is_kept():
 
 
 def test_a_number_not_in_the_sources_falls_back_to_extractive():
-    svc = _llm_service(FakeListChatModel(responses=["Netto driftsresultat var -680 mill. kr i 2020 [1]."]))
+    svc = _llm_service(FakeListChatModel(responses=["Netto driftsresultat var -679,4 mill. kr i 2020, altså -680 mill. kr [1]."]))
     ans = svc.ask("Hva var netto driftsresultat i 2020?")
     assert "-680" not in ans.answer
     assert "-679,4" in ans.answer and ans.mode == "llm"
@@ -57,7 +57,23 @@ def test_a_number_not_in_the_sources_falls_back_to_extractive():
 def test_a_dropped_sign_is_caught():
     svc = _llm_service(GenericFakeChatModel(messages=iter([AIMessage(content="Overskuddet var 679,4 mill. kr [1].")])))
     ans = svc.ask("Hva var netto driftsresultat i 2020?")
-    assert "llm guard" in ans.trace[-1] and "«Netto driftsresultat» i regnskapet" in ans.answer
+    assert "extractive answer used" in ans.trace[-1] and "«Netto driftsresultat» i regnskapet" in ans.answer
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        ("Svar:\n[1] Tabell 1, rad «Netto driftsresultat», kolonne «Regnskap 2020»: -679,4\nSvar:", "repeats the prompt"),
+        ("Netto driftsresultat var -679,4 mill. kr. " + "Det var et godt år. " * 40, "too long"),
+        ("Resultatet var godt i 2020 [1].", "number -679,4 is missing"),
+        ("The net operating result for the year 2020 was -679,4 million kroner [1].", "wrong language"),
+    ],
+)
+def test_unusable_replies_are_rejected(reply, why):
+    svc = _llm_service(FakeListChatModel(responses=[reply]))
+    ans = svc.ask("Hva var netto driftsresultat i 2020?")
+    assert why in ans.trace[-1] and "extractive answer used" in ans.trace[-1]
+    assert ans.answer.startswith("«Netto driftsresultat» i regnskapet for 2020 var -679,4")
 
 
 def test_injected_number_never_survives():

@@ -1,0 +1,124 @@
+"""Load: the real service behind the real app, 50 simultaneous sessions x 10 eval questions.
+
+The index is built in a temporary data dir with the hash embedding (about 2 s). Every answer
+under load must equal the single-user answer to the same question (answer text, value, unit,
+first citation); nothing may fail; the whole run is bounded (a hang guard, not a latency
+assertion). p50/p95 are printed (run with -s to see them) and recorded as test properties.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_ui_support import free_port
+
+from eval.loadtest import comparable, gradio_session, load_questions, run_load
+from rapport.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+SESSIONS = 50
+QUESTIONS_PER_SESSION = 10
+DEADLINE_S = 300.0
+
+
+@pytest.fixture(scope="module")
+def real_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+    from ingest.pipeline import run_ingest
+    from rag.service import build_service
+    from ui.app import create_app, launch
+
+    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("load-data")), embedding="hash", port=free_port())
+    run_ingest(settings, progress=False)
+    service = build_service(settings)
+    demo = create_app(service, settings, stream_delay_s=0)
+    _, url, _ = launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        yield service, url
+    finally:
+        demo.close()
+
+
+def test_api_answers_equal_in_process_answers(real_app: tuple[Any, str]) -> None:
+    """Sanity for the comparison below: `/ask` returns what service.ask returns."""
+    service, url = real_app
+    ask, close = gradio_session(url, request_timeout_s=60)
+    try:
+        for q in load_questions()[::24]:
+            assert comparable(ask(q)) == comparable(service.ask(q).to_json()), q
+    finally:
+        close()
+
+
+def test_service_answers_do_not_change_across_threads(real_app: tuple[Any, str]) -> None:
+    """service.ask from 16 threads at once (more parallelism than the app's queue allows)
+    gives the sequential answers."""
+    service, _ = real_app
+    questions = load_questions()
+    expected = {q: comparable(service.ask(q).to_json()) for q in questions}
+    diffs: list[tuple[str, dict, dict]] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(16)
+
+    def worker(i: int) -> None:
+        try:
+            start.wait(timeout=60)
+        except threading.BrokenBarrierError:
+            pass
+        for j in range(40):
+            q = questions[(i * 15 + j) % len(questions)]
+            try:
+                got = comparable(service.ask(q).to_json())
+            except Exception as exc:  # service.ask should never raise
+                with lock:
+                    failures.append(f"{q!r}: {type(exc).__name__}: {exc}")
+                continue
+            if got != expected[q]:
+                with lock:
+                    diffs.append((q, expected[q], got))
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(16)]
+    for th in threads:
+        th.start()
+    deadline = time.monotonic() + DEADLINE_S
+    for th in threads:
+        th.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(th.is_alive() for th in threads), "service.ask hung under concurrency"
+    assert not failures, failures[:5]
+    assert not diffs, diffs[:3]
+
+
+def test_fifty_sessions_get_the_single_user_answers(
+    real_app: tuple[Any, str], record_property: Any
+) -> None:
+    _, url = real_app
+    t0 = time.monotonic()
+    report = run_load(
+        url,
+        sessions=SESSIONS,
+        questions_per_session=QUESTIONS_PER_SESSION,
+        deadline_s=DEADLINE_S,
+        request_timeout_s=120,
+        echo=print,
+    )
+    lat = report["latency_ms"]
+    print(
+        f"\nload: {SESSIONS} sessions x {QUESTIONS_PER_SESSION} questions in {report['wall_s']} s: "
+        f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms, "
+        f"{report['throughput_rps']} req/s; single user p50 {report['single_user']['latency_ms']['p50']} ms, "
+        f"p95 {report['single_user']['latency_ms']['p95']} ms"
+    )
+    record_property("load_p50_ms", lat["p50"])
+    record_property("load_p95_ms", lat["p95"])
+    assert time.monotonic() - t0 < DEADLINE_S + 30, "the load driver overran its deadline"
+    assert report["finished"], f"not finished within {DEADLINE_S} s: {report['unfinished_sessions']} sessions left"
+    assert report["single_user"]["errors"] == 0, report["single_user"]["error_samples"]
+    assert report["errors"] == 0, report["error_samples"]
+    assert report["requests_done"] == SESSIONS * QUESTIONS_PER_SESSION
+    assert report["mismatches"] == 0, report["mismatch_samples"]
