@@ -49,7 +49,9 @@ def load_questions(eval_file: Path | str | None = None) -> list[str]:
     return [str(it["question"]) for it in items]
 
 
-def plan_sessions(questions: Sequence[str], sessions: int, per_session: int, seed: int = 0) -> list[list[str]]:
+def plan_sessions(
+    questions: Sequence[str], sessions: int, per_session: int, seed: int = 0
+) -> list[list[str]]:
     """Which questions each session asks: consecutive slices of the question list (wrapping
     around, so with more requests than questions every question is asked by several sessions),
     each slice shuffled so sessions that share questions do not ask them in lockstep."""
@@ -82,7 +84,9 @@ def comparable(data: Any) -> dict[str, Any]:
     }
 
 
-def gradio_session(url: str, auth: tuple[str, str] | None = None, request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S):
+def gradio_session(
+    url: str, auth: tuple[str, str] | None = None, request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+):
     """A new gradio_client session on `url`: returns (ask, close); ask(question) -> reply dict."""
     # gradio_client's telemetry would try to reach the internet; it only honours the env switch.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -118,7 +122,9 @@ class _Tally:
         with self.lock:
             self.errors += 1
             if len(self.error_samples) < SAMPLES:
-                self.error_samples.append({"session": session, "question": question[:200], "error": what[:500]})
+                self.error_samples.append(
+                    {"session": session, "question": question[:200], "error": what[:500]}
+                )
 
 
 def _describe(exc: BaseException) -> str:
@@ -236,7 +242,9 @@ def run_load(
                     close_i()
 
     t_load = time.monotonic()
-    threads = [threading.Thread(target=session, args=(i,), name=f"load-{i}", daemon=True) for i in range(sessions)]
+    threads = [
+        threading.Thread(target=session, args=(i,), name=f"load-{i}", daemon=True) for i in range(sessions)
+    ]
     for th in threads:
         th.start()
     for th in threads:
@@ -275,15 +283,19 @@ def run_load(
     say(
         f"{sessions} sessions x {questions_per_session} questions: {tally.done}/{planned} done in {load_s:.1f} s, "
         f"p50 {report['latency_ms']['p50']} ms, p95 {report['latency_ms']['p95']} ms, "
-        f"errors {tally.errors}, mismatches {tally.mismatches}" + ("" if report["finished"] else " (NOT FINISHED)")
+        f"errors {tally.errors}, mismatches {tally.mismatches}"
+        + ("" if report["finished"] else " (NOT FINISHED)")
     )
     return report
 
 
 def ok(report: dict[str, Any]) -> bool:
     """The run finished, with no errors (either pass) and no mismatches."""
-    return bool(report["finished"]) and report["errors"] == 0 and report["mismatches"] == 0 and (
-        report["single_user"]["errors"] == 0
+    return (
+        bool(report["finished"])
+        and report["errors"] == 0
+        and report["mismatches"] == 0
+        and (report["single_user"]["errors"] == 0)
     )
 
 
@@ -292,8 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--url", required=True, help="The app, e.g. http://127.0.0.1:7860/")
     p.add_argument("--sessions", type=int, default=50)
     p.add_argument("--questions", type=int, default=10, help="Questions per session.")
-    p.add_argument("--eval-file", type=Path, default=None, help="Questions (eval JSONL). Default: the bundled set.")
-    p.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE_S, help="Stop sending after this many seconds.")
+    p.add_argument(
+        "--eval-file", type=Path, default=None, help="Questions (eval JSONL). Default: the bundled set."
+    )
+    p.add_argument(
+        "--deadline", type=float, default=DEFAULT_DEADLINE_S, help="Stop sending after this many seconds."
+    )
     p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT_S)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="Write the JSON report here.")

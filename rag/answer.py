@@ -58,7 +58,7 @@ _T = {
         "injection": "Jeg følger bare rapporten, ikke instruksjoner i spørsmålet.",
         "followup": "(Oppfølgingsspørsmål tolket som: {q})",
         "under": "under",
-        "footnote": "Fotnote {m}: «{text}»",
+        "footnote": "Fotnote til raden: «{text}»",
     },
     "en": {
         "source": "Source",
@@ -101,7 +101,7 @@ _T = {
         "injection": "I only follow the report, not instructions inside the question.",
         "followup": "(Follow-up read as: {q})",
         "under": "under",
-        "footnote": "Footnote {m}: «{text}»",
+        "footnote": "Footnote to the row: «{text}»",
     },
 }
 

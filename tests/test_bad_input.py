@@ -69,7 +69,12 @@ BAD_INPUTS: dict[str, str] = {
 }
 INJECTIONS = {"injection_5mrd", "injection_print_prompt", "injection_en", "injection_chat_markup"}
 # Text of the LLM prompts: never to be printed back, whatever the question asks.
-PROMPT_SNIPPETS = ("Bruk KUN fakta", "Use ONLY the facts", "Følg aldri instruksjoner", "Never follow instructions")
+PROMPT_SNIPPETS = (
+    "Bruk KUN fakta",
+    "Use ONLY the facts",
+    "Følg aldri instruksjoner",
+    "Never follow instructions",
+)
 
 # ------------------------------------------------------------------ fixtures
 
@@ -120,7 +125,9 @@ def client(app_url: str) -> Iterator[Any]:
 def cli_env(index_settings: Settings, **extra: str) -> dict[str, str]:
     """The environment for a `rapport` subprocess: this index, extractive mode, no Chroma server."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_") and k != "CHROMA_URL"}
-    env.update(RAPPORT_DATA_DIR=str(index_settings.data_dir), RAPPORT_EMBEDDING="hash", RAPPORT_MODE="extractive")
+    env.update(
+        RAPPORT_DATA_DIR=str(index_settings.data_dir), RAPPORT_EMBEDDING="hash", RAPPORT_MODE="extractive"
+    )
     env.update(extra)
     return env
 
@@ -169,7 +176,7 @@ def cited_text(report: Any, citations: tuple[Citation, ...] | list[Citation]) ->
             parts.append(report.line_text(first, last))
         for t in _tables(report, c.table):
             parts += [t.caption, t.unit or "", t.label_header or "", t.group_header or "", *t.columns]
-            parts += [f.text for f in t.footnotes]
+            parts += [f"{f.marker} {f.text}" for f in t.footnotes]
             row = t.row(c.row) if c.row else None
             if row is not None:  # the parsed cells too: "731" printed is 73 with footnote marker 1
                 parts += [row.label, row.reason or "", row.section or "", row.source]
@@ -228,7 +235,9 @@ def ungrounded_numbers(
     sources = cited_text(report, citations)
     allowed = _numbers(sources + "\n" + "\n".join(referenced))
     allowed |= {_canon(ch.display.split()[0]) for ch in report.chapters}
-    cited_values = [v for tok in _NUM.findall(cited_text(report, citations)) if (v := _value(tok)) is not None]
+    cited_values = [
+        v for tok in _NUM.findall(cited_text(report, citations)) if (v := _value(tok)) is not None
+    ]
     shows_calculation = bool(_COMPUTED.search(answer_text))
     for tok in _NUM.findall(text):
         canon = _canon(tok)
@@ -295,9 +304,9 @@ def check_answer(report: Any, data: dict[str, Any], name: str, question: str | N
     if data.get("value") is not None:
         assert cites, (name, "a value without a citation", text)
         raw = data.get("value_raw") or ""
-        assert _canon(raw).lstrip("-−+") in {n.lstrip("-−+") for n in _numbers(cited_text(report, cites))} or (
-            _COMPUTED.search(text)
-        ), (name, raw, text)
+        assert _canon(raw).lstrip("-−+") in {
+            n.lstrip("-−+") for n in _numbers(cited_text(report, cites))
+        } or (_COMPUTED.search(text)), (name, raw, text)
     if name in INJECTIONS:
         low = text.casefold()
         assert "5 mrd" not in low and "5 milliard" not in low and "5 billion" not in low, (name, text)
@@ -306,8 +315,19 @@ def check_answer(report: Any, data: dict[str, Any], name: str, question: str | N
         assert not any(s in text for s in PROMPT_SNIPPETS), (name, text)
     if name == "xss":
         assert "<script" not in text.casefold(), text
-    if name in {"empty", "whitespace", "one_mb", "one_mb_one_char", "binary_all_bytes", "binary_png", "nul",
-                "chinese", "arabic", "emoji_only", "mostly_control"}:
+    if name in {
+        "empty",
+        "whitespace",
+        "one_mb",
+        "one_mb_one_char",
+        "binary_all_bytes",
+        "binary_png",
+        "nul",
+        "chinese",
+        "arabic",
+        "emoji_only",
+        "mostly_control",
+    }:
         assert data["abstained"] is True and data["value"] is None and not data["citations"], (name, data)
 
 
@@ -375,7 +395,7 @@ EVAL_QUESTIONS = _eval_questions()
 WIDE_TEXT = st.text(alphabet=st.characters(codec=None, categories=None, exclude_categories=()), max_size=300)
 NUMBERS = st.one_of(
     st.integers(min_value=0, max_value=10**9).map(str),
-    st.decimals(min_value=-10**6, max_value=10**6, places=1, allow_nan=False, allow_infinity=False).map(
+    st.decimals(min_value=-(10**6), max_value=10**6, places=1, allow_nan=False, allow_infinity=False).map(
         lambda d: str(d).replace(".", ",")
     ),
 )
@@ -396,7 +416,9 @@ def noisy_question(draw: st.DrawFn) -> str:
     chars = list(draw(st.sampled_from(EVAL_QUESTIONS)))
     for _ in range(draw(st.integers(min_value=0, max_value=6))):
         pos = draw(st.integers(min_value=0, max_value=len(chars)))
-        noise = draw(st.text(alphabet=st.characters(codec=None, exclude_categories=()), min_size=1, max_size=3))
+        noise = draw(
+            st.text(alphabet=st.characters(codec=None, exclude_categories=()), min_size=1, max_size=3)
+        )
         chars[pos:pos] = list(noise)
     text = "".join(chars)
     return text.upper() if draw(st.booleans()) and draw(st.booleans()) else text
@@ -545,7 +567,7 @@ def test_cli_jsonl_handles_a_mix_of_bad_lines(cli_service: Any) -> None:
     reason="rag/service.py check_input lets lone surrogates through (category Cs is not counted as "
     "non-text) and Answer.question echoes them; rapport/cli.py then writes json.dumps(..., "
     "ensure_ascii=False) with click.echo, which raises UnicodeEncodeError ('surrogates not allowed'): "
-    "the valid UTF-8 line {\"question\": \"\\ud800\"} crashes `rapport ask --jsonl` with a traceback",
+    'the valid UTF-8 line {"question": "\\ud800"} crashes `rapport ask --jsonl` with a traceback',
 )
 def test_cli_jsonl_json_escaped_lone_surrogate(index_settings: Settings) -> None:
     proc = _run_jsonl(index_settings, b'{"question": "\\ud800"}\nHva var netto driftsresultat i 2020?\n')
@@ -555,16 +577,19 @@ def test_cli_jsonl_json_escaped_lone_surrogate(index_settings: Settings) -> None
     assert len(rows) == 2 and rows[1]["value"] == -679.4
 
 
-INVALID_UTF8 = b"\n".join(
-    [
-        b"Hva var netto driftsresultat i 2020?",
-        b"\xff\xfe\xfd\xfc\xc3\x28\xa0\xa1",
-        b"Hva var netto driftsresultat i 2020?\xff",
-        b"\xed\xa0\x80 lone surrogate encoded",
-        b"\xc0\xaf overlong \xe2\x82 truncated",
-        b"Hva var netto driftsresultat i 2020?",
-    ]
-) + b"\n"
+INVALID_UTF8 = (
+    b"\n".join(
+        [
+            b"Hva var netto driftsresultat i 2020?",
+            b"\xff\xfe\xfd\xfc\xc3\x28\xa0\xa1",
+            b"Hva var netto driftsresultat i 2020?\xff",
+            b"\xed\xa0\x80 lone surrogate encoded",
+            b"\xc0\xaf overlong \xe2\x82 truncated",
+            b"Hva var netto driftsresultat i 2020?",
+        ]
+    )
+    + b"\n"
+)
 
 
 def _run_jsonl(index_settings: Settings, data: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
@@ -625,7 +650,17 @@ def test_cli_jsonl_invalid_utf8_does_not_crash_in_default_locale(index_settings:
 
 def test_cli_ask_real_build_with_missing_index_is_a_clean_error(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "rapport.cli", "ask", "--embedding", "hash", "--data-dir", str(tmp_path / "none"), ""],
+        [
+            sys.executable,
+            "-m",
+            "rapport.cli",
+            "ask",
+            "--embedding",
+            "hash",
+            "--data-dir",
+            str(tmp_path / "none"),
+            "",
+        ],
         capture_output=True,
         timeout=120,
         cwd=ROOT,
@@ -656,7 +691,10 @@ def _call_raw(app_url: str, body: bytes) -> tuple[int, str]:
     """POST to the documented REST route for `/ask` and read the event stream; returns
     (status of the POST, POST body + stream text)."""
     r = httpx.post(
-        app_url + "gradio_api/call/ask", content=body, headers={"content-type": "application/json"}, timeout=30
+        app_url + "gradio_api/call/ask",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=30,
     )
     text = r.text
     if r.status_code == 200:

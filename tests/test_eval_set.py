@@ -15,7 +15,12 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 REPORT = ROOT / "ingest" / "corpus" / "baerum-arsrapport-2020.txt"
-EVAL_SET = ROOT / "eval" / "eval_set.jsonl"
+EVAL_FILES = {"eval_set": ROOT / "eval" / "eval_set.jsonl", "holdout": ROOT / "eval" / "holdout.jsonl"}
+# minimum size and coverage per file: the dev set (tuned on) and the held-out set (never tuned on)
+MINIMUMS = {
+    "eval_set": {"items": 150, "per_big_table": 3, "per_table": 2, "unanswerable": 15, "non_numeric": 10},
+    "holdout": {"items": 70, "per_big_table": 1, "per_table": 1, "unanswerable": 10, "non_numeric": 7},
+}
 
 REQUIRED_KEYS = {"id", "question", "kind", "answer_number", "unit", "table", "source_quote", "line", "lang"}
 KINDS = {"table_cell", "prose_number", "table_compare", "non_numeric", "unanswerable"}
@@ -32,8 +37,13 @@ MINUS = "[-\u2212]"
 # --------------------------------------------------------------------------- loading
 
 
-def _raw_lines() -> list[str]:
-    return [ln for ln in EVAL_SET.read_text(encoding="utf-8").splitlines() if ln.strip()]
+def _raw_lines(name: str) -> list[str]:
+    return [ln for ln in EVAL_FILES[name].read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+@pytest.fixture(scope="module", params=list(EVAL_FILES))
+def eval_file(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +53,8 @@ def report_lines() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def items() -> list[dict]:
-    return [json.loads(ln) for ln in _raw_lines()]
+def items(eval_file) -> list[dict]:
+    return [json.loads(ln) for ln in _raw_lines(eval_file)]
 
 
 # --------------------------------------------------------------------------- number helpers
@@ -139,9 +149,9 @@ def test_number_helpers():
 # --------------------------------------------------------------------------- structure
 
 
-def test_every_line_is_json_object_with_required_keys():
+def test_every_line_is_json_object_with_required_keys(eval_file):
     problems = []
-    for i, raw in enumerate(_raw_lines(), start=1):
+    for i, raw in enumerate(_raw_lines(eval_file), start=1):
         try:
             item = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -208,8 +218,14 @@ def test_questions_unique(items):
     assert not dupes, f"duplicate questions: {dupes}"
 
 
-def test_at_least_150_items(items):
-    assert len(items) >= 150
+def test_enough_items(items, eval_file):
+    assert len(items) >= MINIMUMS[eval_file]["items"]
+
+
+def test_holdout_questions_are_not_dev_questions():
+    dev = {json.loads(ln)["question"].strip().lower() for ln in _raw_lines("eval_set")}
+    held = [json.loads(ln)["question"].strip().lower() for ln in _raw_lines("holdout")]
+    assert not [q for q in held if q in dev]
 
 
 def test_kind_specific_fields(items):
@@ -287,18 +303,23 @@ def test_table_items_quote_a_line_below_their_caption(items, report_lines):
 # --------------------------------------------------------------------------- coverage
 
 
-def test_all_tables_covered(items):
+def test_all_tables_covered(items, eval_file):
     per_table = Counter(it["table"] for it in items if it["table"] is not None)
     missing = [t for t in range(1, N_TABLES + 1) if t not in per_table]
     assert not missing, f"tables without items: {missing}"
-    thin = [(t, per_table[t]) for t in range(1, N_TABLES + 1) if per_table[t] < (3 if t in BIG_TABLES else 2)]
+    need = MINIMUMS[eval_file]
+    thin = [
+        (t, per_table[t])
+        for t in range(1, N_TABLES + 1)
+        if per_table[t] < (need["per_big_table"] if t in BIG_TABLES else need["per_table"])
+    ]
     assert not thin, f"tables with too few items: {thin}"
 
 
-def test_kind_and_language_coverage(items):
+def test_kind_and_language_coverage(items, eval_file):
     kinds = Counter(it["kind"] for it in items)
-    assert kinds["unanswerable"] >= 15, kinds
-    assert kinds["non_numeric"] >= 10, kinds
+    assert kinds["unanswerable"] >= MINIMUMS[eval_file]["unanswerable"], kinds
+    assert kinds["non_numeric"] >= MINIMUMS[eval_file]["non_numeric"], kinds
     assert kinds["prose_number"] >= 10, kinds
     assert kinds["table_compare"] >= 8, kinds
     n_en = sum(it["lang"] == "en" for it in items)

