@@ -201,6 +201,8 @@ def run_load(
     def session(i: int) -> None:
         ask_i: AskFn | None = None
         close_i: Callable[[], Any] | None = None
+        if time.monotonic() > hard_stop:
+            return  # the reference pass used up the time: not even a connection
         try:
             ask_i, close_i = factory()
         except Exception as exc:
@@ -247,8 +249,9 @@ def run_load(
     ]
     for th in threads:
         th.start()
+    join_until = hard_stop + 1.0  # one grace second in all, not per thread
     for th in threads:
-        th.join(timeout=max(0.0, hard_stop - time.monotonic()) + 1.0)
+        th.join(timeout=max(0.0, join_until - time.monotonic()))
     stop.set()
     load_s = time.monotonic() - t_load
     alive = sum(th.is_alive() for th in threads)

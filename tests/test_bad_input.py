@@ -35,6 +35,11 @@ from rag.records import Answer, Citation
 from rapport.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [
+    # Gradio 6.31's queue calls pandas with options pandas 3 deprecates: one warning per request.
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
 
 # ------------------------------------------------------------------ the inputs
 

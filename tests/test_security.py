@@ -29,6 +29,11 @@ from rapport.settings import Settings
 from ui.feedback import FeedbackStore
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [
+    # Gradio 6.31's queue calls pandas with options pandas 3 deprecates: one warning per request.
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
 CANARY = "canary-7f3a-feedback-question"
 DROP = "'); DROP TABLE feedback; --"
 
