@@ -510,11 +510,9 @@ def _satisfiable_identity(rows: list[_RowDraft], k: int) -> bool:
     """Does one arithmetic identity (learned from a row with a single reading) hold in some
     reading of every row?"""
     unique = _unique_readings(rows, k)
-    if not unique:
-        return False
-    seed = unique[0]
-    candidates = _learn_profile([seed, seed], k, False).identities
-    for target, plus, minus in candidates:
+    seeds = unique[:1] or [c for c in _candidate_readings(rows[0]) if len(c) == k][:20]
+    candidates = {ident for seed in seeds for ident in _learn_profile([seed, seed], k, False).identities}
+    for target, plus, minus in sorted(candidates):
         def holds(vals: list[Value], target=target, plus=plus, minus=minus) -> bool:
             want = sum(vals[c].value for c in plus) - sum(vals[c].value for c in minus)
             return abs(vals[target].value - want) <= IDENTITY_TOLERANCE

@@ -272,8 +272,9 @@ def write_prose(fact: ProseFact, lang: str, wants_number: bool) -> Written:
     return Written(text, (cite,), fact.value if wants_number else None, fact.value_raw if wants_number else None, unit)
 
 
-def _same_thing_other_figure(res: Resolution, lang: str) -> str | None:
-    """When a table and the text give different figures for the same thing, mention the other."""
+def _same_thing_other_figure(res: Resolution, lang: str) -> tuple[str, Citation] | None:
+    """When a table and the text give different figures for the same thing, mention the other
+    (with its citation, so every number in the answer has a source)."""
     t, p = res.table, res.prose
     if t is None or p is None or p.value is None or t.kind != "cell":
         return None
@@ -284,9 +285,11 @@ def _same_thing_other_figure(res: Resolution, lang: str) -> str | None:
         return None
     if res.choice == "table":
         shown = p.value_raw + (f" {p.unit_word}" if p.unit_word and p.unit_word != "%" else p.unit_word or "")
-        return tr(lang, "other_figure_text", v=shown, where=cite_text(prose_citation(p), lang))
+        cited = prose_citation(p)
+        return tr(lang, "other_figure_text", v=shown, where=cite_text(cited, lang)), cited
     c = t.cell
-    return tr(lang, "other_figure_table", n=c.table.cite_number, row=c.row.label, col=c.column, v=t.value_raw)
+    text = tr(lang, "other_figure_table", n=c.table.cite_number, row=c.row.label, col=c.column, v=t.value_raw)
+    return text, cell_citation(c)
 
 
 def write_abstention(v: Verdict, a: QueryAnalysis, idx: ReportIndex, lang: str, home: str) -> Written:
@@ -349,7 +352,9 @@ def build_answer(
             w = write_prose(res.prose, lang, a.wants_number)
         other = _same_thing_other_figure(res, lang)
         if other:
-            w = Written(w.text + " " + other, w.citations, w.value, w.value_raw, w.unit)
+            extra, cited = other
+            citations = w.citations if cited in w.citations else (*w.citations, cited)
+            w = Written(w.text + " " + extra, tuple(citations), w.value, w.value_raw, w.unit)
         abstained = False
     text = w.text
     if a.injection:

@@ -59,7 +59,9 @@ def check_input(question: object) -> tuple[str | None, str | None]:
         return None, "binary" if question is not None else "empty"
     if len(question) > MAX_QUESTION_CHARS * 5:
         return None, "too_long"
-    bad = sum(1 for ch in question if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"))
+    bad = sum(
+        1 for ch in question if ch == "\ufffd" or unicodedata.category(ch) == "Cs" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r")
+    )
     if "\x00" in question or (question and bad / len(question) > 0.1):
         return None, "binary"
     cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in question)
@@ -87,6 +89,9 @@ class Service:
 
     def ask(self, question: str, history: list | None = None) -> Answer:
         t0 = time.perf_counter()
+        if isinstance(question, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
+            # lone surrogates (undecodable input bytes) cannot be printed or sent as UTF-8
+            question = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in question)
         cleaned, problem = check_input(question)
         if problem is not None or cleaned is None:
             return self._message_answer(question, problem or "empty", t0)

@@ -99,7 +99,11 @@ def ask(question: str | None, as_json: bool, jsonl: bool, mode: str | None, data
     except ServiceError as exc:
         raise UserError(str(exc)) from None
     if jsonl:
-        for answer in answer_lines(service, sys.stdin):
+        import io
+
+        # read bytes and decode leniently: a bad byte becomes U+FFFD, never a traceback
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace") if hasattr(sys.stdin, "buffer") else sys.stdin
+        for answer in answer_lines(service, stream):
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
     answer = service.ask(question or "")

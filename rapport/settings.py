@@ -39,14 +39,14 @@ class Settings:
     mode: str = "extractive"  # extractive | llm
     llm_base_url: str | None = None  # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1
     llm_model: str = "local"
-    llm_api_key: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)  # a secret: never in logs
     llm_gguf: Path | None = None  # local GGUF file served by xllamacpp
     llm_timeout_s: float = 60.0
     # serving
     host: str = "127.0.0.1"
     port: int = 7860
     auth_user: str | None = None
-    auth_password: str | None = None
+    auth_password: str | None = field(default=None, repr=False)
     concurrency_limit: int = 8
 
     @property

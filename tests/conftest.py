@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 from helpers_chroma import ENV_URL, Backend, ChromaServer, wait_for_heartbeat
+from hypothesis import settings as hypothesis_settings
 
 from rapport.settings import bundled_report_path
+
+# CI runs the property tests on a fixed, reproducible set of examples (a red CI must be
+# reproducible); developers' runs explore new random examples and keep failures in .hypothesis/.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -368,13 +368,6 @@ def test_real_question_still_answered_after_noise(service: Any) -> None:
         assert answer.value == -679.4 and answer.citations[0].table == 1, (question, answer.answer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rag/answer.py _same_thing_other_figure + build_answer: 'Teksten oppgir 679 mill. for det "
-    "samme (kapittel 02 ÅRSBERETNING, linje 264–275)' / 'Tabell 17, rad «Dagaktivitetsplasser», kolonne "
-    "«Antall plasser 2020» viser 155.' add a second number whose source is not among the answer's "
-    "citations (w.citations is kept unchanged), so the API/chips cannot show where it comes from",
-)
 def test_every_number_in_eval_answers_is_in_a_citation(service: Any) -> None:
     """Stricter than the property test: numbers must be in the Citation objects themselves, not
     only in report lines that the answer text mentions."""
@@ -567,13 +560,6 @@ def test_cli_jsonl_handles_a_mix_of_bad_lines(cli_service: Any) -> None:
     check_answer(cli_service.report, injected, "injection_5mrd")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rag/service.py check_input lets lone surrogates through (category Cs is not counted as "
-    "non-text) and Answer.question echoes them; rapport/cli.py then writes json.dumps(..., "
-    "ensure_ascii=False) with click.echo, which raises UnicodeEncodeError ('surrogates not allowed'): "
-    'the valid UTF-8 line {"question": "\\ud800"} crashes `rapport ask --jsonl` with a traceback',
-)
 def test_cli_jsonl_json_escaped_lone_surrogate(index_settings: Settings) -> None:
     proc = _run_jsonl(index_settings, b'{"question": "\\ud800"}\nHva var netto driftsresultat i 2020?\n')
     err = proc.stderr.decode("utf-8", errors="replace")
@@ -608,12 +594,6 @@ def _run_jsonl(index_settings: Settings, data: bytes, **env: str) -> subprocess.
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rapport/cli.py `ask --jsonl` reads sys.stdin as is: in a UTF-8 locale with strict decoding "
-    "(e.g. LANG=nb_NO.UTF-8, simulated with PYTHONIOENCODING=utf-8:strict) invalid UTF-8 raises "
-    "UnicodeDecodeError with a traceback and exit 1; fix: read sys.stdin.buffer with errors='replace'",
-)
 def test_cli_jsonl_invalid_utf8_with_strict_stdin(index_settings: Settings) -> None:
     proc = _run_jsonl(index_settings, INVALID_UTF8, PYTHONIOENCODING="utf-8:strict")
     err = proc.stderr.decode("utf-8", errors="replace")
@@ -621,12 +601,6 @@ def test_cli_jsonl_invalid_utf8_with_strict_stdin(index_settings: Settings) -> N
     assert proc.returncode == 0, err[-500:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rapport/cli.py + rag/service.py: in the C.UTF-8/UTF-8-mode default (stdin errors="
-    "'surrogateescape') invalid bytes become lone surrogates; check_input does not count them as "
-    "non-text, and the JSON line echoes them back as raw bytes, so stdout is not valid UTF-8",
-)
 def test_cli_jsonl_invalid_utf8_output_is_valid_utf8(index_settings: Settings) -> None:
     proc = _run_jsonl(index_settings, INVALID_UTF8, PYTHONUTF8="1")
     err = proc.stderr.decode("utf-8", errors="replace")

@@ -266,12 +266,6 @@ def test_secret_literal_check_finds_one(tmp_path: Path) -> None:
     assert len(_secret_literals(sample)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rapport/settings.py: Settings is a plain dataclass, so repr(settings) (pytest failure output, "
-    "logging, an echo of the settings) prints auth_password and llm_api_key in clear; fix: "
-    "field(default=None, repr=False) for both",
-)
 def test_settings_repr_hides_secrets() -> None:
     text = repr(Settings(auth_user="u", auth_password="pw-in-repr", llm_api_key="key-in-repr"))
     assert "pw-in-repr" not in text and "key-in-repr" not in text
