@@ -10,15 +10,17 @@ fi
 # A Chroma server on loopback for the client/server integration tests.
 CHROMA_DIR="$(mktemp -d)"
 CHROMA_PORT="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-.venv/bin/chroma run --path "$CHROMA_DIR" --host 127.0.0.1 --port "$CHROMA_PORT" >"$CHROMA_DIR.log" 2>&1 &
+.venv/bin/chroma run --path "$CHROMA_DIR/data" --host 127.0.0.1 --port "$CHROMA_PORT" >"$CHROMA_DIR/chroma.log" 2>&1 &
 CHROMA_PID=$!
-trap 'kill "$CHROMA_PID" 2>/dev/null || true; rm -rf "$CHROMA_DIR" "$CHROMA_DIR.log"' EXIT
+trap 'kill "$CHROMA_PID" 2>/dev/null || true; wait "$CHROMA_PID" 2>/dev/null || true; rm -rf "$CHROMA_DIR"' EXIT
+CHROMA_UP=0
 for _ in $(seq 1 60); do
-  if .venv/bin/python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$CHROMA_PORT/api/v2/heartbeat', timeout=1)" 2>/dev/null; then
-    break
+  if .venv/bin/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$CHROMA_PORT/api/v2/heartbeat', timeout=1)" 2>/dev/null; then
+    CHROMA_UP=1; break
   fi
   sleep 0.5
 done
+if [ "$CHROMA_UP" != 1 ]; then echo "Chroma server did not start:" >&2; cat "$CHROMA_DIR/chroma.log" >&2; exit 1; fi
 export RAPPORT_TEST_CHROMA_URL="http://127.0.0.1:$CHROMA_PORT"
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

@@ -50,7 +50,9 @@ def chroma_exe() -> str:
         return str(beside)
     found = shutil.which("chroma")
     if found is None:
-        raise RuntimeError("the `chroma` CLI (installed with chromadb) is not found next to python or on PATH")
+        raise RuntimeError(
+            "the `chroma` CLI (installed with chromadb) is not found next to python or on PATH"
+        )
     return found
 
 
@@ -103,7 +105,16 @@ class ChromaServer:
         deadline = time.monotonic() + timeout
         while True:
             self.proc = subprocess.Popen(
-                [chroma_exe(), "run", "--path", str(self.path), "--host", self.host, "--port", str(self.port)],
+                [
+                    chroma_exe(),
+                    "run",
+                    "--path",
+                    str(self.path),
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
@@ -199,7 +210,9 @@ def assert_one_active_complete(client: ClientAPI, prefix: str, chunks: int) -> I
     info = open_active(client, prefix)
     if info is None:
         try:
-            pointer = dict(client.get_collection(prefix + ACTIVE_SUFFIX, embedding_function=None).metadata or {})
+            pointer = dict(
+                client.get_collection(prefix + ACTIVE_SUFFIX, embedding_function=None).metadata or {}
+            )
         except NotFoundError:
             pointer = None
         raise AssertionError(

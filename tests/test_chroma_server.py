@@ -33,7 +33,9 @@ BUILT_RE = re.compile(r"built collection (\S+) \(")
 
 
 def _settings(url: str, tmp_path: Path, prefix: str, **kw) -> Settings:
-    return Settings(chroma_url=url, embedding="hash", data_dir=tmp_path / "data", collection_prefix=prefix, **kw)
+    return Settings(
+        chroma_url=url, embedding="hash", data_dir=tmp_path / "data", collection_prefix=prefix, **kw
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,9 @@ def report_chunks():
     return build_chunks(load_report(bundled_report_path()))
 
 
-def test_ingest_builds_in_the_server_then_reuses(chroma_server: str, tmp_path: Path, chroma_prefix: str, report_chunks) -> None:
+def test_ingest_builds_in_the_server_then_reuses(
+    chroma_server: str, tmp_path: Path, chroma_prefix: str, report_chunks
+) -> None:
     settings = _settings(chroma_server, tmp_path, chroma_prefix)
     first = run_ingest(settings, progress=False)
     assert not first.reused and first.collection.startswith(chroma_prefix + "-")
@@ -88,10 +92,14 @@ def _read_until(proc: subprocess.Popen, marker: str, into: list[str]) -> None:
         into.append(line)
         if line.startswith(marker):
             return
-    raise AssertionError(f"process ended before {marker!r}: {''.join(into)}{proc.stderr.read() if proc.stderr else ''}")
+    raise AssertionError(
+        f"process ended before {marker!r}: {''.join(into)}{proc.stderr.read() if proc.stderr else ''}"
+    )
 
 
-@pytest.mark.parametrize("winner", ["older", "newer"], ids=["older-build-finishes-first", "newer-build-finishes-first"])
+@pytest.mark.parametrize(
+    "winner", ["older", "newer"], ids=["older-build-finishes-first", "newer-build-finishes-first"]
+)
 def test_two_processes_ingesting_at_once_leave_one_active_index(
     chroma_server: str, tmp_path: Path, chroma_prefix: str, report_chunks, winner: str
 ) -> None:
@@ -104,13 +112,17 @@ def test_two_processes_ingesting_at_once_leave_one_active_index(
     test_faults.py::test_two_builds_switching_at_once_never_leave_a_dangling_pointer.
     """
     hold_older, hold_newer, go_newer = tmp_path / "release-older", tmp_path / "release-newer", tmp_path / "go"
-    cmd = slow_ingest_cmd("--chroma-url", chroma_server, "--embedding", "hash", "--data-dir", str(tmp_path / "data"))
+    cmd = slow_ingest_cmd(
+        "--chroma-url", chroma_server, "--embedding", "hash", "--data-dir", str(tmp_path / "data")
+    )
     older_env = cli_env(chroma_prefix, RAPPORT_TEST_HOLD_AT="3", RAPPORT_TEST_HOLD_FILE=str(hold_older))
     newer_env = cli_env(chroma_prefix, RAPPORT_TEST_GO_FILE=str(go_newer))
     if winner == "older":
         newer_env.update(RAPPORT_TEST_HOLD_AT="3", RAPPORT_TEST_HOLD_FILE=str(hold_newer))
     older, newer = (
-        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+        subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path
+        )
         for env in (older_env, newer_env)
     )
     lines: dict[str, list[str]] = {"older": [], "newer": []}
@@ -132,7 +144,10 @@ def test_two_processes_ingesting_at_once_leave_one_active_index(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    outputs = {"older": ("".join(lines["older"]) + out_older, err_older), "newer": ("".join(lines["newer"]) + out_newer, err_newer)}
+    outputs = {
+        "older": ("".join(lines["older"]) + out_older, err_older),
+        "newer": ("".join(lines["newer"]) + out_newer, err_newer),
+    }
     for who, proc in (("older", older), ("newer", newer)):
         out, err = outputs[who]
         assert proc.returncode == 0, out + err
@@ -142,7 +157,8 @@ def test_two_processes_ingesting_at_once_leave_one_active_index(
 
     client = make_client(tmp_path, chroma_server)
     info = assert_one_active_complete(client, chroma_prefix, len(report_chunks))
-    assert set(build_collections(client, chroma_prefix)) == {info.collection_name}  # the loser dropped its copy
+    # the loser dropped its copy
+    assert set(build_collections(client, chroma_prefix)) == {info.collection_name}
     loser = "newer" if winner == "older" else "older"
     assert [m.group(1) for m in BUILT_RE.finditer(outputs[winner][0])] == [info.collection_name]
     assert "index already up to date (reused)" in outputs[loser][0]
@@ -150,17 +166,39 @@ def test_two_processes_ingesting_at_once_leave_one_active_index(
 
 
 def test_cli_ingest_with_chroma_url(chroma_server: str, tmp_path: Path, chroma_prefix: str) -> None:
-    cmd = [*rapport_cmd(), "ingest", "--embedding", "hash", "--data-dir", str(tmp_path / "data"), "--no-progress"]
+    cmd = [
+        *rapport_cmd(),
+        "ingest",
+        "--embedding",
+        "hash",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--no-progress",
+    ]
     env = cli_env(chroma_prefix)
     start = time.monotonic()
-    first = subprocess.run([*cmd, "--chroma-url", chroma_server], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    first = subprocess.run(
+        [*cmd, "--chroma-url", chroma_server],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     m = BUILT_RE.search(first.stdout)
     assert m and m.group(1).startswith(chroma_prefix + "-"), first.stdout
     assert "(hash-256)" in first.stdout and time.monotonic() - start < 120
 
     # CHROMA_URL from the environment instead of the flag reaches the same server and index
-    second = subprocess.run(cmd, capture_output=True, text=True, env={**env, "CHROMA_URL": chroma_server}, cwd=tmp_path, timeout=120)
+    second = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env={**env, "CHROMA_URL": chroma_server},
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert "index already up to date (reused)" in second.stdout
 

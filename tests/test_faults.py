@@ -84,7 +84,9 @@ def _assert_still_serving(client, prefix: str, old_collection: str, old_chunks: 
 
 
 def _server_settings(server: ChromaServer, tmp_path: Path, prefix: str, **kw) -> Settings:
-    return Settings(chroma_url=server.url, embedding="hash", data_dir=tmp_path / "data", collection_prefix=prefix, **kw)
+    return Settings(
+        chroma_url=server.url, embedding="hash", data_dir=tmp_path / "data", collection_prefix=prefix, **kw
+    )
 
 
 @pytest.mark.integration
@@ -133,7 +135,10 @@ def test_server_down_half_way_through_a_build(
             server.stop()
 
     with pytest.raises(IngestError, match=re.escape(STILL_SERVES)) as err:
-        run_ingest(_server_settings(server, tmp_path, chroma_prefix, source=changed_source), progress=stop_after_two_batches)
+        run_ingest(
+            _server_settings(server, tmp_path, chroma_prefix, source=changed_source),
+            progress=stop_after_two_batches,
+        )
     assert "Connection refused" in str(err.value)
 
     server.start()
@@ -199,7 +204,9 @@ def test_server_lost_during_a_build_error_names_the_url(
             own_chroma_server.stop()
 
     with pytest.raises(IngestError) as err:
-        run_ingest(_server_settings(own_chroma_server, tmp_path, chroma_prefix), progress=stop_after_first_batch)
+        run_ingest(
+            _server_settings(own_chroma_server, tmp_path, chroma_prefix), progress=stop_after_first_batch
+        )
     assert own_chroma_server.url in str(err.value)
 
 
@@ -268,7 +275,9 @@ def test_another_embedding_model_is_stale_then_replaced_never_mixed(
     assert assert_one_active_complete(client, backend.prefix, back.chunks).model_id == "hash-256"
 
 
-def test_another_parser_version_is_stale_then_replaced(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_parser_version_is_stale_then_replaced(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old = run_ingest(backend.settings(), progress=False)
     client = backend.client()
     old_fp = _fingerprint()
@@ -397,7 +406,8 @@ def test_full_disk_during_ingest(
 
     client = backend.client()
     _assert_still_serving(client, backend.prefix, old.collection, old.chunks)
-    assert set(build_collections(client, backend.prefix)) == {old.collection}  # the half-built one was dropped
+    # the half-built one was dropped
+    assert set(build_collections(client, backend.prefix)) == {old.collection}
     assert check_index(client, backend.prefix, _fingerprint(), "hash-256") == "ok"
 
     new = run_ingest(backend.settings(source=changed_source), progress=False)
@@ -449,7 +459,15 @@ def test_sigkill_half_way_keeps_the_old_index_and_the_next_ingest_is_consistent(
     old = run_ingest(backend.settings(), progress=False)
     SharedSystemClient.clear_system_cache()  # local files: let go of them while the child writes
 
-    args = ["--embedding", "hash", "--force", "--source", str(changed_source), "--data-dir", str(backend.data_dir)]
+    args = [
+        "--embedding",
+        "hash",
+        "--force",
+        "--source",
+        str(changed_source),
+        "--data-dir",
+        str(backend.data_dir),
+    ]
     if backend.url:
         args += ["--chroma-url", backend.url]
     proc = subprocess.Popen(
@@ -507,7 +525,9 @@ def small_chunks():
 
 def _race_client(tmp_path: Path):
     SharedSystemClient.clear_system_cache()
-    return chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    return chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
 
 
 class Inconsistent(Exception):
