@@ -8,7 +8,7 @@ parser (ingest/tables.py) chooses among them with the column count and the table
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ingest.text import SUPERSCRIPT_TO_DIGIT, SUPERSCRIPTS, clean_text
 
@@ -36,15 +36,6 @@ class Value:
     first: int = 0  # token index range [first, last]
     last: int = 0
     percent: bool = False
-
-
-@dataclass
-class LineParse:
-    """Tokens of a line and the numeric run candidates found in it."""
-
-    line: str
-    tokens: list[Token]
-    runs: list[tuple[int, int]] = field(default_factory=list)  # [start, end) token ranges
 
 
 def tokenize(line: str) -> list[Token]:

@@ -48,8 +48,6 @@ def join_wrapped_lines(lines: list[str]) -> str:
     return re.sub(r"\s+", " ", out).strip()
 
 
-# A Norwegian number as printed: optional minus, digits grouped by spaces, decimal comma.
-NUMBER_RE = re.compile(r"(?<![\w,])[-−–]?\d{1,3}(?: \d{3})*(?:,\d+)?(?![\w])|(?<![\w,])[-−–]?\d+(?:,\d+)?(?![\w])")
 
 
 def parse_no_number(raw: str) -> float | None:

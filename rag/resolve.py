@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ingest.records import Cell, Chapter, Passage, Report, Row, Table
+from ingest.text import format_no_number
 from rag.query import FIXED_PRICES, QTerm, QueryAnalysis, QueryContext
 from rag.retrieve import Hit
-from rag.text import Analyzer, Field, clean, format_number
+from rag.text import Analyzer, Field, clean
 
 _YEAR_IN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _KIND_WORDS = {
@@ -761,7 +762,7 @@ def _computed(ra: CellRef, rb: CellRef, base: dict) -> TableFact:
     assert va is not None and vb is not None
     decimals = max(_decimals(ra.cell.raw), _decimals(rb.cell.raw))
     value = round(va - vb, decimals)
-    return TableFact("computed", ra, value, format_number(value, decimals), operands=(ra, rb), **base)
+    return TableFact("computed", ra, value, format_no_number(value, decimals), operands=(ra, rb), **base)
 
 
 def _decimals(raw: str) -> int:

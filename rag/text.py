@@ -327,26 +327,3 @@ class Field:
 
 
 # --------------------------------------------------------------------------- numbers
-
-_NUM_IN_TEXT = re.compile(
-    r"(?<![\w,.])(-\s?)?(\d{1,3}(?: \d{3})+|\d+)(?:,(\d+))?(?![\d])"
-)
-
-
-def parse_number(raw: str) -> float | None:
-    """'-1 878,6' -> -1878.6, '7,02 %' -> 7.02; None when there is no number."""
-    m = _NUM_IN_TEXT.search(clean(raw))
-    if not m:
-        return None
-    sign, whole, dec = m.groups()
-    value = float(whole.replace(" ", "") + ("." + dec if dec else ""))
-    return -value if sign else value
-
-
-def format_number(value: float, decimals: int | None = None) -> str:
-    """Norwegian print form: -1878.6 -> '-1 878,6' (decimals inferred when None)."""
-    if decimals is None:
-        decimals = 0 if float(value).is_integer() else min(len(repr(float(value)).split(".")[1]), 2)
-    text = f"{abs(value):,.{decimals}f}".replace(",", " ").replace(".", ",")
-    negative = value < 0 and any(ch not in "0, " for ch in text)
-    return ("-" if negative else "") + text

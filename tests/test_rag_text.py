@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text import Analyzer, detect_language, format_number, join_numbers, parse_number, raw_tokens
+from ingest.text import format_no_number, parse_no_number
+from rag.text import Analyzer, detect_language, join_numbers, raw_tokens
 
 
 def test_one_character_tokens_and_numbers_survive():
@@ -74,10 +75,10 @@ def test_language(text, lang):
 
 
 def test_numbers_parse_and_format_norwegian_style():
-    assert parse_number("-1 878,6") == -1878.6
-    assert parse_number("7,02 %") == 7.02
-    assert parse_number("ingen tall") is None
-    assert format_number(-1878.6) == "-1 878,6"
-    assert format_number(442.4, 1) == "442,4"
-    assert format_number(-0.04, 1) == "0,0"
-    assert format_number(268) == "268"
+    assert parse_no_number("-1 878,6") == -1878.6
+    assert parse_no_number("7,02 %") == 7.02
+    assert parse_no_number("ingen tall") is None
+    assert format_no_number(-1878.6, 1) == "-1 878,6"
+    assert format_no_number(442.4, 1) == "442,4"
+    assert format_no_number(-0.04, 1) == "0,0"
+    assert format_no_number(268) == "268"
