@@ -3,6 +3,10 @@
 Everything runs on a fresh temporary data dir (no index, no embedding cache), so the figures
 do not depend on what ``settings.data_dir`` holds; only the embedding model and the answer
 settings are taken from ``settings``. Writes the figures as JSON with the machine info.
+
+``--llm`` adds LLM mode over the first 20 latency questions (`measure_llm`): time to first
+(guarded) token and total, p50/p95, next to the default-mode latency, and how many answers the
+model wrote vs fell back to the extractive answer (and why).
 """
 
 from __future__ import annotations
@@ -110,7 +114,11 @@ def measure_app_start(settings: Settings, timeout_s: float = 300.0) -> dict[str,
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _APP_PROBE, str(settings.data_dir), settings.embedding],
-            capture_output=True, text=True, timeout=timeout_s, env=env, cwd=str(Path(__file__).resolve().parent.parent),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            cwd=str(Path(__file__).resolve().parent.parent),
         )
     except subprocess.TimeoutExpired:
         return {"skipped": f"app did not build within {timeout_s:.0f} s"}
@@ -121,47 +129,107 @@ def measure_app_start(settings: Settings, timeout_s: float = 300.0) -> dict[str,
     return {"skipped": f"app build failed (exit {proc.returncode}): {tail[0]}"}
 
 
+def llm_outcome(trace: tuple[str, ...] | list[str]) -> tuple[str, str | None]:
+    """("written" | "fallback" | "not_used" | "failed", short fallback reason) from an answer's trace."""
+    steps = [t for t in trace if t.startswith("llm")]
+    last = steps[-1] if steps else ""
+    if last.startswith("llm: answer written"):
+        return "written", None
+    if last.startswith("llm: not used"):
+        return "not_used", None
+    if last.startswith("llm: failed"):
+        return "failed", None
+    reasons = (
+        ("not in the cited sources", "number not in the sources"),
+        ("fact(s) were given", "cites a missing fact"),
+        ("is missing", "answer's value missing"),
+        ("token limit", "cut off (finish_reason length)"),
+        ("repeats the prompt", "echoes the prompt"),
+        ("repeats the question", "echoes the question"),
+        ("not a sentence", "not a sentence"),
+        ("wrong language", "wrong language"),
+        ("too long", "too long"),
+        ("empty reply", "empty reply"),
+    )
+    return "fallback", next((short for key, short in reasons if key in last), last[:60] or "no llm step")
+
+
 def measure_llm(settings: Settings, questions: list[str], warmup: int = 2) -> dict[str, Any]:
-    """Time to first token and total per question in LLM mode, when an LLM is configured and the
-    service supports it (a ``stream`` method gives the first token; without it only totals)."""
+    """LLM mode over `questions` through ``Service.stream``: time to first token (the first
+    *guarded* text piece the UI could show, see rag.llm), time to the first text of any kind
+    (a guarded piece, or the final answer when nothing was streamed), total time to the final
+    answer, and how many answers the model wrote (passed the guard) vs fell back to extractive."""
     if not (settings.llm_base_url or settings.llm_gguf):
-        return {"skipped": "no LLM configured (set RAPPORT_LLM_BASE_URL or RAPPORT_LLM_GGUF)"}
+        return {"skipped": "no LLM configured (set RAPPORT_LLM_BASE_URL or RAPPORT_LLM_GGUF, or --llm-gguf)"}
     from rag.service import ServiceError, build_service
 
+    t0 = time.perf_counter()
     try:
         service = build_service(replace(settings, mode="llm"))
     except (ServiceError, ImportError, ValueError) as exc:
         return {"skipped": f"LLM mode unavailable: {exc}"}
-    stream = getattr(service, "stream", None)
+    build_s = time.perf_counter() - t0
+    try:
+        figures = stream_timings(service, questions, warmup)
+    finally:
+        server = getattr(service, "_local_llm", None)
+        if server is not None:
+            server.stop()
+    return {
+        "model": str(settings.llm_gguf) if not settings.llm_base_url else settings.llm_model,
+        "max_tokens": settings.llm_max_tokens,
+        "service_build_s": round(build_s, 2),
+        **figures,
+    }
+
+
+def stream_timings(service: Any, questions: list[str], warmup: int = 2) -> dict[str, Any]:
+    """Stream each question through ``service.stream`` and time it (see `measure_llm`)."""
     for q in questions[:warmup]:
-        service.ask(q)
-    first, total, modes = [], [], set()
+        for _ in service.stream(q):
+            pass
+    first_token, first_text, total = [], [], []
+    outcomes: dict[str, int] = {"written": 0, "fallback": 0, "not_used": 0, "failed": 0}
+    reasons: dict[str, int] = {}
+    replaced = 0
     for q in questions:
         t0 = time.perf_counter()
-        if callable(stream):
-            got_first = None
-            for _part in stream(q):
-                if got_first is None:
-                    got_first = (time.perf_counter() - t0) * 1000.0
-            if got_first is not None:
-                first.append(got_first)
-        else:
-            modes.add(getattr(service.ask(q), "mode", "?"))
-        total.append((time.perf_counter() - t0) * 1000.0)
-    out: dict[str, Any] = {
+        first = None
+        final = None
+        for event in service.stream(q):
+            if event.kind == "delta" and first is None:
+                first = (time.perf_counter() - t0) * 1000.0
+            elif event.kind == "final":
+                final = event
+        ms = (time.perf_counter() - t0) * 1000.0
+        total.append(ms)
+        first_text.append(first if first is not None else ms)
+        if first is not None:
+            first_token.append(first)
+        kind, why = llm_outcome(final.answer.trace if final is not None and final.answer is not None else ())
+        outcomes[kind] += 1
+        if why:
+            reasons[why] = reasons.get(why, 0) + 1
+        replaced += bool(final is not None and final.replaces)
+    return {
         "questions": len(questions),
+        "warmup": min(warmup, len(questions)),
+        "first_token_p50_ms": _round(percentile(first_token, 50)),
+        "first_token_p95_ms": _round(percentile(first_token, 95)),
+        "streamed": len(first_token),
+        "first_text_p50_ms": _round(percentile(first_text, 50)),
+        "first_text_p95_ms": _round(percentile(first_text, 95)),
         "total_p50_ms": _round(percentile(total, 50)),
         "total_p95_ms": _round(percentile(total, 95)),
-        "first_token_p50_ms": _round(percentile(first, 50)),
-        "first_token_p95_ms": _round(percentile(first, 95)),
+        "outcomes": outcomes,
+        "fallback_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        "replaced_after_streaming": replaced,
     }
-    if not callable(stream):
-        out["note"] = "the service has no streaming API: time to first token not measured"
-        out["answer_modes"] = sorted(modes)  # "extractive" here means the LLM was not used
-    return out
 
 
-def run_bench(settings: Settings, out: Path | str, llm: bool = False, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+def run_bench(
+    settings: Settings, out: Path | str, llm: bool = False, echo: Callable[[str], Any] = print
+) -> dict[str, Any]:
     """Measure and write the figures to ``out`` (JSON); return them."""
     from ingest.pipeline import run_ingest
     from ingest.store import index_size_bytes
@@ -176,7 +244,9 @@ def run_bench(settings: Settings, out: Path | str, llm: bool = False, echo: Call
     questions = _questions()
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
         fresh = replace(settings, data_dir=Path(tmp) / "data", chroma_url=None, mode="extractive")
-        echo(f"Cold ingest into {fresh.data_dir} (no index, no embedding cache; model {settings.embedding}) ...")
+        echo(
+            f"Cold ingest into {fresh.data_dir} (no index, no embedding cache; model {settings.embedding}) ..."
+        )
         t0 = time.perf_counter()
         summary = run_ingest(fresh, force=True, progress=False)
         cold = time.perf_counter() - t0
@@ -231,12 +301,27 @@ def format_bench(f: dict[str, Any]) -> str:
         f"Latency ({lat['questions']} questions, {lat['warmup']} warm-up): p50 {lat['p50_ms']} ms, "
         f"p95 {lat['p95_ms']} ms, max {lat['max_ms']} ms",
         f"Peak RSS: {f['peak_rss_mb']:.0f} MiB",
-        "App start: " + (f"{app['process_start_to_app_s']:.1f} s" if "process_start_to_app_s" in app
-                         else app.get("skipped", "not measured")),
+        "App start: "
+        + (
+            f"{app['process_start_to_app_s']:.1f} s"
+            if "process_start_to_app_s" in app
+            else app.get("skipped", "not measured")
+        ),
     ]
     if "llm" in f:
         llm = f["llm"]
-        lines.append("LLM: " + (llm["skipped"] if "skipped" in llm else
-                                f"total p50 {llm['total_p50_ms']} ms, p95 {llm['total_p95_ms']} ms; first token p50 "
-                                f"{llm['first_token_p50_ms']} ms" + (f" ({llm['note']})" if llm.get("note") else "")))
+        lines.append("LLM: " + (llm["skipped"] if "skipped" in llm else format_llm(llm)))
     return "\n".join(lines)
+
+
+def format_llm(llm: dict[str, Any]) -> str:
+    o = llm["outcomes"]
+    why = ", ".join(f"{k} {v}" for k, v in llm["fallback_reasons"].items())
+    return (
+        f"{llm['model']}, {llm['questions']} questions ({llm['warmup']} warm-up): "
+        f"first token p50 {llm['first_token_p50_ms']} ms, p95 {llm['first_token_p95_ms']} ms "
+        f"({llm['streamed']} streamed); total p50 {llm['total_p50_ms']} ms, p95 {llm['total_p95_ms']} ms; "
+        f"model answer kept {o['written']}, fell back {o['fallback']}"
+        + (f" ({why})" if why else "")
+        + f", not used {o['not_used']}, failed {o['failed']}; replaced after streaming {llm['replaced_after_streaming']}"
+    )

@@ -10,7 +10,7 @@ from ingest.records import Report
 from ingest.tables import parse_tables
 
 # Bump when the parse changes in a way that changes the index.
-PARSER_VERSION = "2026.11.29-1"
+PARSER_VERSION = "2026.11.29-2"
 
 
 def parse_report(text: str, source_name: str, source_sha256: str | None = None) -> Report:

@@ -18,7 +18,13 @@ from ingest.text import clean_text, join_wrapped_lines
 _BULLET_RE = re.compile(r"^\s*[•▪◦·]\s*|^\s*-\s+(?=\S)")
 _FIGURE_RE = re.compile(r"^\s*(?:Figur|Figure)\s+\d+\s")
 _FOOTER_RE = re.compile(r"^\s*\d+\s+\|\s+")
-_CHAPTER_HEAD_RE = re.compile(r"^\s?(?:[A-ZÆØÅ][A-ZÆØÅa-zæøå ,.\-–/&]*\d{2}|\d{2} [A-ZÆØÅ][A-ZÆØÅ ,\-–/&]+)\s*$")
+# A chapter's running head: "ÅRSBERETNING02", "OG UTVIKLING 13", "06 PANDEMIEN", "Årsberetning02".
+# Not a prose line that wraps after a number ("... og det ble spilt inn 20"): mixed case needs the
+# number glued to the word.
+_CHAPTER_HEAD_RE = re.compile(
+    r"^\s?(?:[A-ZÆØÅ][A-ZÆØÅ ,.\-–/&]*\d{2}|[A-ZÆØÅ][A-ZÆØÅa-zæøå ,.\-–/&]*[A-Za-zæøåÆØÅ]\d{2}"
+    r"|\d{2} [A-ZÆØÅ][A-ZÆØÅ ,\-–/&]+)\s*$"
+)
 _TERMINAL = (".", "!", "?", ":", ".»", ".)", ")", "»")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ«(•\d])")
 # abbreviations that end in a period but do not end a sentence
@@ -163,4 +169,21 @@ def parse_passages(lines: list[str], chapter_of_line: Callable[[int], Chapter], 
         if _BULLET_RE.match(text):
             text = _BULLET_RE.sub("", text, count=1)
         passages.append(Passage(text, raw, (first, last), chapter_of_line(first), section, "bullet" if u.bullet else "paragraph"))
+    passages.extend(footnote_passages(tables, chapter_of_line, lines))
+    passages.sort(key=lambda p: p.lines)
     return passages
+
+
+def footnote_passages(tables: list[Table] | tuple[Table, ...], chapter_of_line: Callable[[int], Chapter],
+                      lines: list[str]) -> list[Passage]:
+    """A table's footnotes as passages ("Totalt 574 arrangementer ... ble avlyst"): facts in the
+    text that no row holds. The table's caption is their section, so they are found by topic too."""
+    out: list[Passage] = []
+    for t in tables:
+        for f in t.footnotes:
+            text = join_wrapped_lines([clean_text(f.text)]).strip()
+            if len(text.split()) < 3:
+                continue
+            raw = "\n".join(lines[f.lines[0] - 1 : f.lines[1]])  # as printed, marker included
+            out.append(Passage(text, raw, f.lines, chapter_of_line(f.lines[0]), t.caption or None, "footnote"))
+    return out

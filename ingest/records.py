@@ -33,7 +33,7 @@ class Passage:
     lines: LineSpan
     chapter: Chapter
     section: str | None = None  # the nearest sub-heading above the passage
-    kind: Literal["paragraph", "bullet"] = "paragraph"
+    kind: Literal["paragraph", "bullet", "footnote"] = "paragraph"  # footnote: of a table
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ Layout for a prefix P:
 
 A build writes a new collection, marks it complete, and only then moves the pointer, so a
 failure or a kill half-way leaves the previous index serving. Leftovers of crashed builds are
-ignored by readers and deleted by later builds.
+ignored by readers and deleted by later builds. When two builds finish at the same moment, the
+newer one serves and the other is deleted (see _settle).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -23,10 +25,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
@@ -61,10 +64,17 @@ _JSON_KEY = "_json"  # names of chunk.metadata entries stored JSON-encoded
 _RESERVED_KEYS = frozenset((*_FIXED_KEYS, _ORDER_KEY, _JSON_KEY))
 _NULLABLE_INT = {"chapter_number", "table_number"}
 _NULLABLE_STR = {"chapter_title", "row_label"}
+_SETTLE_ROUNDS = 20  # rounds of _settle before giving up (each round is a few round trips)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class IndexGoneError(RuntimeError):
     """The collection an IndexInfo names was replaced by a newer build; call open_active again."""
+
+
+class ChromaUnavailableError(ConnectionError):
+    """The Chroma server stopped answering; the message names its URL."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +98,21 @@ def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
+def _server_url(host: str, port: int, ssl: bool) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if ssl else 'http'}://{shown}:{port}"
+
+
+def _unreachable(url: str, exc: BaseException, lead: str = "Chroma server at {url} is not reachable") -> str:
+    reason = str(exc).strip() or type(exc).__name__
+    return f"{lead.format(url=url)} ({reason}). Start it with `chroma run` or unset CHROMA_URL."
+
+
 def make_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
     """A Chroma client with telemetry off: a server at ``chroma_url``, else files in data_dir/chroma.
 
     Use a server when more than one process reads or writes the index (PersistentClient is
-    not process-safe).
+    not process-safe). A server that does not answer gives a ValueError naming its URL.
     """
     if chroma_url:
         parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
@@ -102,12 +122,50 @@ def make_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
             port = parsed.port or (443 if parsed.scheme == "https" else 8000)
         except ValueError as exc:  # a non-numeric port
             raise ValueError(f"Chroma URL {chroma_url!r} has an invalid port") from exc
-        return chromadb.HttpClient(
-            host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_chroma_settings()
-        )
+        ssl = parsed.scheme == "https"
+        try:
+            return chromadb.HttpClient(host=parsed.hostname, port=port, ssl=ssl, settings=_chroma_settings())
+        except (ValueError, httpx.TransportError) as exc:
+            # chromadb: ValueError("Could not connect to a Chroma server. Are you sure it is
+            # running?") raised while handling the httpx error that says why
+            cause = exc.__context__ if isinstance(exc.__context__, httpx.TransportError) else exc
+            url = _server_url(parsed.hostname, port, ssl)
+            raise ValueError(
+                _unreachable(url, cause, "Could not connect to a Chroma server at {url}")
+            ) from exc
     path = Path(data_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+
+
+def client_url(client: ClientAPI) -> str | None:
+    """The URL of the Chroma server behind ``client``; None for local files."""
+    try:
+        settings = client.get_settings()
+    except Exception:  # noqa: BLE001 - only used to word an error
+        return None
+    host = settings.chroma_server_host
+    if not host or not str(settings.chroma_api_impl).endswith("FastAPI"):
+        return None
+    return _server_url(
+        str(host), int(settings.chroma_server_http_port or 8000), bool(settings.chroma_server_ssl_enabled)
+    )
+
+
+def _names_the_server(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn httpx's bare transport errors ("[Errno 111] Connection refused") from a function
+    whose first argument is the client into a ChromaUnavailableError that names the server."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except httpx.TransportError as exc:
+            client = args[0] if args else kwargs.get("client")
+            url = client_url(client) if client is not None else None  # type: ignore[arg-type]
+            raise ChromaUnavailableError(_unreachable(url or "(unknown URL)", exc)) from exc
+
+    return wrapper
 
 
 def index_fingerprint(source_sha256: str, parser_version: str, embedding_model_id: str) -> str:
@@ -163,10 +221,15 @@ def _read_pointer(client: ClientAPI, prefix: str) -> Mapping[str, Any] | None:
     return meta if isinstance(meta.get("collection"), str) and meta["collection"] else None
 
 
-def _write_pointer(client: ClientAPI, prefix: str, name: str, fingerprint: str) -> None:
+def _point_at(client: ClientAPI, prefix: str, name: str, fingerprint: str) -> None:
     meta = {"collection": name, "fingerprint": fingerprint, "updated_ms": int(time.time() * 1000)}
     pointer = client.get_or_create_collection(_active_name(prefix), embedding_function=None, metadata=meta)
     pointer.modify(metadata=meta)  # get_or_create keeps an existing collection's old metadata
+
+
+def _write_pointer(client: ClientAPI, prefix: str, name: str, fingerprint: str) -> None:
+    """A finished build switches the pointer to itself (then it must call _settle)."""
+    _point_at(client, prefix, name, fingerprint)
 
 
 def _info_from(name: str, meta: Mapping[str, Any], *, reused: bool = False) -> IndexInfo:
@@ -187,20 +250,79 @@ def _delete(client: ClientAPI, name: str) -> None:
         client.delete_collection(name)
 
 
-def remove_stale_builds(client: ClientAPI, prefix: str, grace_s: float = STALE_BUILD_GRACE_S) -> list[str]:
-    """Delete build collections that are not active and older than ``grace_s``; return their names.
+# Two builds may finish at the same moment, and Chroma has no transactions: every read, pointer
+# write and delete below is a separate round trip that any other process may interleave with.
+# What keeps the index consistent:
+# * the WINNER is the newest complete build (created_ms, then name), the same for every process;
+# * the pointer is only ever written to a complete build: a build's own, or the winner;
+# * a complete build is only deleted when a newer complete one exists, so the winner is never
+#   deleted (except by hand); nothing is deleted while a fresh read of the pointer names it;
+# * whoever writes the pointer or deletes a build then runs _settle until one round finds
+#   nothing to change; so the last process to change anything checks the final state, and once
+#   all builds have ended the pointer names the winner and no other complete build is left.
+# A dangling pointer can still be seen for a moment in between; open_active then returns None.
 
-    Younger ones are spared: they may be another process's build in progress.
-    """
-    _check_prefix(prefix)
-    pointer = _read_pointer(client, prefix)
-    active = pointer["collection"] if pointer else None
-    cutoff = time.time() * 1000 - grace_s * 1000
-    removed = []
-    for name, created_ms, _meta in _list_builds(client, prefix):
-        if name != active and created_ms < cutoff:
+
+def _build_key(build: tuple[str, int, Mapping[str, Any]]) -> tuple[int, str]:
+    return build[1], build[0]
+
+
+def _still_incomplete(client: ClientAPI, name: str) -> bool:
+    try:
+        meta = client.get_collection(name, embedding_function=None).metadata or {}
+    except NotFoundError:
+        return True  # gone already: deleting it is a no-op
+    return meta.get("complete") is not True
+
+
+def _settle(
+    client: ClientAPI, prefix: str, grace_s: float
+) -> tuple[tuple[str, int, Mapping[str, Any]] | None, list[str]]:
+    """Point the pointer at the winner (the newest complete build) and delete the other complete
+    builds and incomplete ones older than ``grace_s``. Returns (winner or None, deleted names)."""
+    removed: list[str] = []
+    winner = None
+    for _ in range(_SETTLE_ROUNDS):
+        builds = _list_builds(client, prefix)
+        complete = [b for b in builds if b[2].get("complete") is True]
+        if not complete:
+            return None, removed
+        winner = max(complete, key=_build_key)
+        pointer = _read_pointer(client, prefix)
+        if pointer is None or pointer["collection"] != winner[0]:
+            _point_at(client, prefix, winner[0], str(winner[2].get("fingerprint", "")))
+            continue  # look again: another process may have moved it meanwhile
+        cutoff = time.time() * 1000 - grace_s * 1000
+        doomed = [
+            (name, meta.get("complete") is True)
+            for name, created_ms, meta in builds
+            if name != winner[0] and (meta.get("complete") is True or created_ms < cutoff)
+        ]
+        if not doomed:
+            return winner, removed
+        for name, complete_when_listed in doomed:
+            pointer = _read_pointer(client, prefix)
+            if pointer is not None and pointer["collection"] == name:
+                break  # someone switched to it meanwhile: look again
+            if not complete_when_listed and not _still_incomplete(client, name):
+                break  # an old build that has just finished: look again
             _delete(client, name)
             removed.append(name)
+    log.warning(
+        "index builds of %r kept changing; left the pointer at %s", prefix, winner[0] if winner else None
+    )
+    return winner, removed
+
+
+@_names_the_server
+def remove_stale_builds(client: ClientAPI, prefix: str, grace_s: float = STALE_BUILD_GRACE_S) -> list[str]:
+    """Delete superseded builds: complete ones other than the newest complete build (which the
+    pointer is moved to if it does not name it yet) and incomplete ones older than ``grace_s``.
+    Returns their names. Younger incomplete ones are spared: they may be another process's
+    build in progress.
+    """
+    _check_prefix(prefix)
+    _, removed = _settle(client, prefix, grace_s)
     if removed:
         log.info("removed stale index collections: %s", ", ".join(removed))
     return removed
@@ -209,6 +331,7 @@ def remove_stale_builds(client: ClientAPI, prefix: str, grace_s: float = STALE_B
 # -- reading ---------------------------------------------------------------------------------
 
 
+@_names_the_server
 def open_active(client: ClientAPI, prefix: str) -> IndexInfo | None:
     """The serving index of this prefix, or None if there is none (or it is not complete)."""
     _check_prefix(prefix)
@@ -226,6 +349,7 @@ def open_active(client: ClientAPI, prefix: str) -> IndexInfo | None:
     return _info_from(name, meta, reused=True)
 
 
+@_names_the_server
 def get_collection(client: ClientAPI, info: IndexInfo) -> Collection:
     """The Chroma collection of an index. Raises IndexGoneError if a newer build replaced it."""
     try:
@@ -238,6 +362,7 @@ def get_collection(client: ClientAPI, info: IndexInfo) -> Collection:
         ) from exc
 
 
+@_names_the_server
 def check_index(client: ClientAPI, prefix: str, expected_fingerprint: str, expected_model_id: str) -> str:
     """Return "ok", "missing" (no complete index) or "stale" (other model, parser or source)."""
     info = open_active(client, prefix)
@@ -302,6 +427,7 @@ def _chunk_from(chunk_id: str, document: str | None, meta: Mapping[str, Any]) ->
     )
 
 
+@_names_the_server
 def load_chunks(client: ClientAPI, info: IndexInfo, page_size: int = 1000) -> list[Chunk]:
     """Every stored chunk, in ingest order (for BM25 and table lookups at answer time)."""
     col = get_collection(client, info)
@@ -334,6 +460,7 @@ def _normalise_where(where: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+@_names_the_server
 def dense_search(
     client: ClientAPI,
     info: IndexInfo,
@@ -385,6 +512,7 @@ def _new_collection(client: ClientAPI, prefix: str, fingerprint: str, meta: dict
     raise RuntimeError(f"Could not find a free collection name for prefix {prefix!r}")
 
 
+@_names_the_server
 def build_index(
     client: ClientAPI,
     chunks: list[Chunk],
@@ -402,14 +530,15 @@ def build_index(
 
     Reuses the active index untouched when it has this fingerprint, unless ``force``. Otherwise
     writes a new collection in batches (``progress(done, total)`` after each), marks it
-    complete, moves the active pointer to it and deletes older builds of the prefix.
+    complete, moves the active pointer to it and deletes older builds of the prefix. When
+    another build finished at the same moment, the newer of the two serves and the result
+    describes it (``reused=True`` if it is not this build).
     """
     _check_prefix(prefix)
     if not force:
         active = open_active(client, prefix)
         if active is not None and active.fingerprint == fingerprint:
-            remove_stale_builds(client, prefix)
-            return active
+            return _settled_reuse(client, prefix, active)
     if not chunks:
         raise ValueError("No chunks to index: the source produced no text.")
     ids = [c.id for c in chunks]
@@ -419,7 +548,7 @@ def build_index(
     metadatas = [_chunk_metadata(c, i) for i, c in enumerate(chunks)]  # validates before any write
     model_id = str(getattr(embeddings, "model_id", type(embeddings).__name__))
 
-    remove_stale_builds(client, prefix)  # leftovers of crashed builds
+    _settle(client, prefix, STALE_BUILD_GRACE_S)  # leftovers of crashed builds
     meta: dict[str, Any] = {
         "model_id": model_id,
         "fingerprint": fingerprint,
@@ -431,6 +560,7 @@ def build_index(
     }
     col = _new_collection(client, prefix, fingerprint, meta)
     name = col.name
+    theirs: IndexInfo | None = None
     try:
         step = max(1, min(batch_size, client.get_max_batch_size()))
         total = len(chunks)
@@ -455,9 +585,16 @@ def build_index(
                 progress(min(start + step, total), total)
         if col.count() != total:
             raise RuntimeError(f"Index holds {col.count()} chunks, expected {total}")
-        meta["complete"] = True
-        meta["dim"] = dim or 0
-        col.modify(metadata=meta)  # modify replaces the whole metadata dict
+        if not force:
+            # another process may have finished the same build meanwhile: keep theirs. Checked
+            # BEFORE ours is marked complete, so no other process can have chosen ours.
+            current = open_active(client, prefix)
+            if current is not None and current.fingerprint == fingerprint:
+                theirs = current
+        if theirs is None:
+            meta["complete"] = True
+            meta["dim"] = dim or 0
+            col.modify(metadata=meta)  # modify replaces the whole metadata dict
     except BaseException:
         # not a kill: drop the half-built collection; the pointer was never moved
         try:
@@ -465,28 +602,30 @@ def build_index(
         except Exception:  # keep the original error; a later build removes the leftover
             log.warning("could not delete half-built collection %s", name, exc_info=True)
         raise
-
-    if not force:
-        # another process may have finished the same build meanwhile: keep theirs, drop ours
-        current = open_active(client, prefix)
-        if current is not None and current.fingerprint == fingerprint:
-            _delete(client, name)
-            return current
-    _write_pointer(client, prefix, name, fingerprint)
-    _remove_superseded(client, prefix, keep=name, created_ms=int(meta["created_ms"]))
-    return _info_from(name, meta, reused=False)
-
-
-def _remove_superseded(client: ClientAPI, prefix: str, *, keep: str, created_ms: int) -> None:
-    """After a switch: delete builds older than the new one, except young incomplete ones
-    (possibly another process's build in progress)."""
-    young = time.time() * 1000 - STALE_BUILD_GRACE_S * 1000
-    for name, other_ms, meta in _list_builds(client, prefix):
-        if name == keep or other_ms > created_ms:
-            continue
-        if meta.get("complete") is not True and other_ms >= young:
-            continue
+    if theirs is not None:
         _delete(client, name)
+        return _settled_reuse(client, prefix, theirs)
+
+    _write_pointer(client, prefix, name, fingerprint)
+    winner, _ = _settle(client, prefix, STALE_BUILD_GRACE_S)
+    if winner is None:
+        raise RuntimeError(
+            f"Index collection {name!r} was deleted while switching to it; run the ingest again."
+        )
+    if winner[0] == name:
+        return _info_from(name, meta, reused=False)
+    log.warning("a newer build finished at the same time: %s serves, %s was dropped", winner[0], name)
+    return _info_from(winner[0], winner[2], reused=True)
+
+
+def _settled_reuse(client: ClientAPI, prefix: str, active: IndexInfo) -> IndexInfo:
+    """Reuse ``active`` after cleaning up; the newest complete build if one replaced it meanwhile."""
+    winner, removed = _settle(client, prefix, STALE_BUILD_GRACE_S)
+    if removed:
+        log.info("removed stale index collections: %s", ", ".join(removed))
+    if winner is None or winner[0] == active.collection_name:
+        return active
+    return _info_from(winner[0], winner[2], reused=True)
 
 
 def as_langchain_vectorstore(client: ClientAPI, info: IndexInfo, embeddings: Embeddings) -> Any:

@@ -740,8 +740,12 @@ def _to_table(block: _Block, lines: list[str], chapter: Chapter) -> Table | None
         source = "\n".join(lines[first_line : r.last_idx + 1])
         section = r.section if r.section is not None else first_section
         section = _clean_label(section, markers)[0] if section else None
+        uncertain, reason = r.uncertain, r.reason
+        if not header.confident:  # which number is which column cannot be trusted either
+            uncertain = True
+            reason = "; ".join(x for x in (reason, "kolonnenavnene kunne ikke leses sikkert") if x)
         out_rows.append(
-            Row(label, tuple(cells), (first_line + 1, r.last_idx + 1), source, r.uncertain, r.reason, section,
+            Row(label, tuple(cells), (first_line + 1, r.last_idx + 1), source, uncertain, reason, section,
                 tuple(dict.fromkeys(row_markers)))
         )
     first = (block.caption_idx if block.caption_idx is not None else block.header_lines[0][0]) + 1

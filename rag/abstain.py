@@ -16,6 +16,13 @@ from rag.resolve import ProseFact, ReportIndex, Resolution, TableFact, prose_mis
 # Coverage (0..1, idf-weighted share of the question's content words found in the source)
 # below which the bot says the report does not hold the answer. Calibrated on the eval set.
 MIN_TABLE_COVERAGE = 0.45
+# A long question may put most of its words into qualifiers ("justert til 2020-kroner", "når
+# koronaeffektene holdes utenfor") while naming the row exactly: a row whose label words the
+# question all explains (precision), with enough idf weight behind them (support, in units of the
+# idf of a word found in one chunk; a bare "SUM" row has none), is answered down to this coverage.
+NAMED_ROW_PRECISION = 0.95
+NAMED_ROW_SUPPORT = 2 / 3
+NAMED_ROW_MIN_COVERAGE = 0.2
 MIN_PROSE_COVERAGE = 0.5
 MIN_TEXT_COVERAGE = 0.4  # questions that want a name or a fact, not a number
 # The question's weightiest word must be found (itself, a synonym, or its compound parts).
@@ -25,7 +32,7 @@ MIN_KEY_CREDIT = 0.0  # off: measured to cost more answerable questions than it 
 @dataclass(frozen=True)
 class Verdict:
     abstain: bool
-    reason: str | None = None  # other_municipality | year | coverage | no_number | nothing
+    reason: str | None = None  # other_municipality | year | coverage | breakdown | no_number | nothing
     detail: str | None = None  # e.g. the missing year or the municipality
     nearest: TableFact | ProseFact | None = None
 
@@ -43,8 +50,10 @@ def decide(a: QueryAnalysis, res: Resolution, idx: ReportIndex) -> Verdict:
     if fact.key_credit < MIN_KEY_CREDIT:
         return Verdict(True, "coverage", f"key word {fact.key_credit:.2f}", nearest)
     if isinstance(fact, TableFact):
-        if fact.table_coverage < MIN_TABLE_COVERAGE:
+        if fact.table_coverage < MIN_TABLE_COVERAGE and not names_row(fact):
             return Verdict(True, "coverage", f"{fact.table_coverage:.2f}", nearest)
+        if fact.qualifier_elsewhere:
+            return Verdict(True, "breakdown", fact.qualifier_elsewhere, nearest)
         return Verdict(False)
     limit = MIN_PROSE_COVERAGE if a.wants_number else MIN_TEXT_COVERAGE
     if fact.coverage < limit:
@@ -52,6 +61,12 @@ def decide(a: QueryAnalysis, res: Resolution, idx: ReportIndex) -> Verdict:
     if a.wants_number and fact.value is None:
         return Verdict(True, "no_number", None, nearest)
     return Verdict(False)
+
+
+def names_row(fact: TableFact) -> bool:
+    """The question names the fact's row specifically (see NAMED_ROW_*)."""
+    return (fact.precision >= NAMED_ROW_PRECISION and fact.label_support >= NAMED_ROW_SUPPORT
+            and fact.table_coverage >= NAMED_ROW_MIN_COVERAGE)
 
 
 def _missing_years(a: QueryAnalysis, fact: TableFact | ProseFact, idx: ReportIndex) -> list[int]:

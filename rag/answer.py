@@ -50,12 +50,14 @@ _T = {
         "abstain_year": "Rapporten har ikke tall for {y} for dette.",
         "abstain_none": "Jeg finner ikke svaret på dette i årsrapporten.",
         "abstain_no_number": "Rapporten nevner dette, men oppgir ikke noe tall for det.",
+        "abstain_breakdown": "Rapporten har ikke dette tallet fordelt slik spørsmålet spør om (i tabellen står det bare i raden «{other}»).",
         "nearest_table": " Det nærmeste rapporten har, er tabell {n}, rad «{row}» ({years}).",
         "nearest_table_noyears": " Det nærmeste rapporten har, er tabell {n}, rad «{row}».",
         "nearest_prose": " Det nærmeste rapporten har, står i {ch}, linje {lines}.",
         "years": "tall for {a}–{b}",
         "year1": "tall for {a}",
         "injection": "Jeg følger bare rapporten, ikke instruksjoner i spørsmålet.",
+        "degraded": "(Merk: søkeserveren svarer ikke akkurat nå, så svaret bygger bare på nøkkelordsøk. Prøv igjen om litt.)",
         "followup": "(Oppfølgingsspørsmål tolket som: {q})",
         "under": "under",
         "footnote": "Fotnote til raden: «{text}»",
@@ -93,12 +95,14 @@ _T = {
         "abstain_year": "The report has no figures for {y} on this.",
         "abstain_none": "I cannot find the answer to this in the annual report.",
         "abstain_no_number": "The report mentions this but gives no figure for it.",
+        "abstain_breakdown": "The report does not give this figure broken down the way the question asks (in the table, that only appears in the row «{other}»).",
         "nearest_table": " The nearest the report has is table {n}, row «{row}» ({years}).",
         "nearest_table_noyears": " The nearest the report has is table {n}, row «{row}».",
         "nearest_prose": " The nearest the report has is in {ch}, lines {lines}.",
         "years": "figures for {a}–{b}",
         "year1": "figures for {a}",
         "injection": "I only follow the report, not instructions inside the question.",
+        "degraded": "(Note: the search server is not answering right now, so this answer rests on keyword search only. Please try again shortly.)",
         "followup": "(Follow-up read as: {q})",
         "under": "under",
         "footnote": "Footnote to the row: «{text}»",
@@ -299,6 +303,8 @@ def write_abstention(v: Verdict, a: QueryAnalysis, idx: ReportIndex, lang: str, 
         text = tr(lang, "abstain_year", y=v.detail)
     elif v.reason == "no_number":
         text = tr(lang, "abstain_no_number")
+    elif v.reason == "breakdown":
+        text = tr(lang, "abstain_breakdown", other=v.detail)
     else:
         text = tr(lang, "abstain_none")
     cites: tuple[Citation, ...] = ()
@@ -338,7 +344,10 @@ def build_answer(
     *,
     mode: str = "extractive",
     trace: tuple[str, ...] = (),
+    degraded: bool = False,
 ) -> Answer:
+    """The answer text and citations. `degraded`: the semantic search was unavailable (the Chroma
+    server did not answer) and the answer rests on keyword search alone: the reader is told."""
     lang = a.lang
     home = home_name(idx.report)
     if verdict.abstain:
@@ -359,6 +368,8 @@ def build_answer(
     text = w.text
     if a.injection:
         text = tr(lang, "injection") + " " + text
+    if degraded:
+        text = text + " " + tr(lang, "degraded")
     return Answer(
         question=question,
         answer=text,

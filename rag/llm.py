@@ -1,31 +1,52 @@
 """LLM mode: a chat model writes the answer from the resolved facts; a numeric guard checks it.
 
 * `OpenAICompatibleChat`: a small LangChain ``BaseChatModel`` over httpx for any
-  OpenAI-compatible ``/chat/completions`` endpoint (llama.cpp server, vLLM, Ollama, OpenAI).
-* `make_llm_writer(settings, chat_model=None)`: the chain's write step for ``mode="llm"``. It
-  starts from the extractive answer (facts, value and citations are already resolved), asks the
-  model to phrase it, and keeps the model's text only if every number in it occurs in the cited
-  sources (or is the shown computation, a year, a table or line number of a citation). Otherwise,
-  or when the model fails, the extractive answer stands and ``trace`` says why. Abstentions are
-  never sent to the model.
+  OpenAI-compatible ``/chat/completions`` endpoint (llama.cpp server, vLLM, Ollama, OpenAI),
+  with streaming (``.stream``) and the finish reason in ``response_metadata``.
+* `make_llm_writer(settings, chat_model=None)` -> `LLMWriter`: the chain's write step for
+  ``mode="llm"``. It starts from the extractive answer (facts, value and citations are already
+  resolved), asks the model to phrase it, and keeps the model's text only if
+
+  - every figure in it equals (numerically: ``7,0%`` = ``7,0 %`` = ``7.0``, ``1878,6`` =
+    ``1 878,6``, ``−5`` = ``-5``) a number printed in the cited sources, the shown computation,
+    or a citation's table or line number; years 2016–2021 and citation markers are not figures,
+  - it contains the answer's own value, cites no ``[n]`` beyond the facts it was given,
+  - the model stopped by itself (finish reason ``length`` = cut off at ``llm_max_tokens``),
+  - it does not echo the prompt, ramble, or switch language.
+
+  Otherwise, or when the model fails, the extractive answer stands and ``trace`` says why.
+  Abstentions are never sent to the model.
+
+Streaming (`LLMWriter.stream`, used by ``rag.chain.build_stream_chain``): the writer yields
+`StreamEvent`s. ``"delta"`` events carry the model's text as it is generated, but only after an
+incremental guard: text is held back while it ends in something that may still grow into a
+number or a citation marker, and every released number and marker has passed the guard; the
+first unsupported figure or marker stops generation. So an unsupported figure never reaches
+the screen. The checks that need the whole reply (finish reason, the value present, language,
+prompt echo) run when the model stops; the last event is always one ``"final"`` event with the
+Answer, and ``replaces=True`` when text was streamed and must be discarded: the final answer is
+then the extractive one. Consumers show deltas as they come and then show the final answer's
+text in their place. Time to first token (rapport bench) is the time to the first delta, i.e. to
+the first *guarded* token; total is the time to the final event.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
 from rag import prompts
 from rag.answer import cite_text, tr, unit_text
+from rag.local_llm import sse_payloads
 from rag.records import Answer
 from rag.resolve import Resolution
 from rag.text import detect_language
@@ -48,7 +69,7 @@ class OpenAICompatibleChat(BaseChatModel):
     api_key: str | None = None
     timeout_s: float = 60.0
     temperature: float = 0.0
-    max_tokens: int = 200
+    max_tokens: int = 160
 
     @property
     def _llm_type(self) -> str:
@@ -70,6 +91,12 @@ class OpenAICompatibleChat(BaseChatModel):
             body["stop"] = stop
         return body
 
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def _url(self) -> str:
+        return self.base_url.rstrip("/") + "/chat/completions"
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -79,18 +106,58 @@ class OpenAICompatibleChat(BaseChatModel):
     ) -> ChatResult:
         import httpx  # only LLM mode needs it
 
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        url = self.base_url.rstrip("/") + "/chat/completions"
+        url = self._url()
         try:
-            resp = httpx.post(url, json=self._payload(messages, stop), headers=headers, timeout=self.timeout_s)
+            resp = httpx.post(
+                url, json=self._payload(messages, stop), headers=self._headers(), timeout=self.timeout_s
+            )
             resp.raise_for_status()
             data = resp.json()
-            text = data["choices"][0]["message"]["content"]
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+            choice = data["choices"][0]
+            text = choice["message"]["content"]
+            finish = choice.get("finish_reason")
+        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise LLMError(f"chat endpoint {url} failed: {exc}") from exc
         if not isinstance(text, str):
             raise LLMError(f"chat endpoint {url} returned no text")
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+        meta = {"finish_reason": finish} if finish else {}
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(content=text, response_metadata=meta))]
+        )
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Server-sent events of ``stream: true``; the last chunk carries ``finish_reason``.
+        Closing the iterator closes the connection (llama.cpp then stops generating)."""
+        import httpx
+
+        url = self._url()
+        body = {**self._payload(messages, stop), "stream": True}
+        try:
+            with httpx.stream(
+                "POST", url, json=body, headers=self._headers(), timeout=self.timeout_s
+            ) as resp:
+                resp.raise_for_status()
+                for payload in sse_payloads(resp.iter_lines()):
+                    for choice in payload.get("choices") or ():
+                        piece = (choice.get("delta") or {}).get("content") or ""
+                        finish = choice.get("finish_reason")
+                        if not piece and not finish:
+                            continue
+                        info = {"finish_reason": finish} if finish else None
+                        chunk = ChatGenerationChunk(
+                            message=AIMessageChunk(content=piece), generation_info=info
+                        )
+                        if run_manager is not None and piece:
+                            run_manager.on_llm_new_token(piece, chunk=chunk)
+                        yield chunk
+        except (httpx.HTTPError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise LLMError(f"chat endpoint {url} failed: {exc}") from exc
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
@@ -104,14 +171,22 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         model=settings.llm_model,
         api_key=settings.llm_api_key,
         timeout_s=settings.llm_timeout_s,
+        max_tokens=settings.llm_max_tokens,
     )
 
 
 # --------------------------------------------------------------------------- prompts
 
 
+def _lang(answer: Answer) -> str:
+    return "en" if answer.lang == "en" else "no"
+
+
 def build_messages(question: str, answer: Answer, res: Resolution) -> list[BaseMessage]:
-    """System + user message: the question and the facts behind the extractive answer."""
+    """System message, one worked example (user + assistant), then the real question with the
+    facts behind the extractive answer and the resolved value with its citation as the target
+    (texts in rag.prompts). Notes (sign conventions) are not sent: the writer appends the
+    extractive answer's note to the model's text."""
     lang = "en" if answer.lang == "en" else "no"
     facts: list[str] = []
     t = res.table if res.choice == "table" else None
@@ -119,19 +194,59 @@ def build_messages(question: str, answer: Answer, res: Resolution) -> list[BaseM
         if c.table is not None:
             raw = _cell_raw(res, c.row, c.column) or ""
             unit = unit_text(t.cell.table.unit if t else None, raw, c.row or "") if raw else ""
-            facts.append(prompts.FACT_CELL[lang].format(n=n, table=c.table, row=c.row, column=c.column, raw=raw, unit=unit))
+            facts.append(
+                prompts.FACT_CELL[lang].format(
+                    n=n, table=c.table, row=c.row, column=c.column, raw=raw, unit=unit
+                )
+            )
         else:
             lines = f"{c.lines[0]}–{c.lines[1]}" if c.lines[0] != c.lines[1] else str(c.lines[0])
             facts.append(prompts.FACT_PROSE[lang].format(n=n, chapter=c.chapter, lines=lines, quote=c.quote))
-    notes: list[str] = []
     if t is not None and t.kind == "computed":
         a, b = t.operands
-        notes.append(prompts.FACT_COMPUTED[lang].format(a=a.cell.raw, b=b.cell.raw, v=t.value_raw))
-    if t is not None and t.sign_note is not None:
-        notes.append(t.sign_note.text)
-    note_text = (prompts.NOTES_HEAD[lang] + "\n" + "\n".join(notes) + "\n") if notes else ""
-    user = prompts.USER[lang].format(question=question, facts="\n".join(facts), notes=note_text)
-    return [SystemMessage(content=prompts.SYSTEM[lang]), HumanMessage(content=user)]
+        facts.append(prompts.FACT_COMPUTED[lang].format(a=a.cell.raw, b=b.cell.raw, v=t.value_raw))
+    user = prompts.USER[lang].format(question=question, facts="\n".join(facts), task=_task(answer, res, lang))
+    example_q, example_a = prompts.EXAMPLE[lang]
+    return [
+        SystemMessage(content=prompts.SYSTEM[lang]),
+        HumanMessage(content=example_q),
+        AIMessage(content=example_a),
+        HumanMessage(content=user),
+    ]
+
+
+def answer_notes(extractive: Answer, res: Resolution) -> str:
+    """The sign-convention note of the extractive answer ("Merk: inntekter vises med negativt
+    fortegn ..."), to print after the model's text; "" when there is none."""
+    t = res.table if res.choice == "table" else None
+    if t is None or t.sign_note is None:
+        return ""
+    lang = _lang(extractive)
+    for key, kw in (("sign_income", {}), ("sign_overspend", {"note": t.sign_note.text})):
+        head, _, tail = tr(lang, key, where="\0", **kw).partition("\0")
+        i = extractive.answer.find(head)
+        j = extractive.answer.find(tail, i + len(head)) if i >= 0 else -1
+        if i >= 0 and j >= 0:
+            return extractive.answer[i : j + len(tail)]
+    return ""
+
+
+def _task(answer: Answer, res: Resolution, lang: str) -> str:
+    """The concrete target: the resolved value as printed, its unit and its citation marker(s)."""
+    if not answer.value_raw:
+        return prompts.TASK_TEXT[lang]
+    t = res.table if res.choice == "table" else None
+    if t is not None:
+        unit = unit_text(t.cell.table.unit, answer.value_raw, t.cell.row.label or "")
+    elif answer.unit and answer.unit not in answer.value_raw:
+        unit = " " + answer.unit
+    else:
+        unit = ""
+    n_cites = 2 if t is not None and t.kind == "computed" and len(answer.citations) >= 2 else 1
+    cite = prompts.CITE_JOIN[lang].join(f"[{n}]" for n in range(1, n_cites + 1))
+    return prompts.TASK_VALUE[lang].format(
+        value=answer.value_raw + unit, value_raw=answer.value_raw, cite=cite
+    )
 
 
 def _cell_raw(res: Resolution, row: str | None, column: str | None) -> str | None:
@@ -144,39 +259,82 @@ def _cell_raw(res: Resolution, row: str | None, column: str | None) -> str | Non
     return None
 
 
-# --------------------------------------------------------------------------- numeric guard
+# --------------------------------------------------------------------------- numbers
 
-STOP = ["\nSpørsmål:", "\nQuestion:", "\nFakta:", "\nFacts:"]  # a small model may go on to invent a next turn
-_CITE_MARK = re.compile(r"\[\d{1,2}\]")
-# Norwegian style (1 234,5 / -679,4 / 7,02) and English style (1,234.5 / 679.4)
-_NO_NUM = re.compile(r"(?<![\w.,])([-−–]\s?)?(\d{1,3}(?:[ \u00a0]\d{3})+|\d+)(?:,(\d+))?(?![\d])")
-_EN_NUM = re.compile(r"(?<![\w.,])([-−–]\s?)?(\d{1,3}(?:,\d{3})+|\d+)\.(\d+)(?![\d])")
+YEARS = range(2016, 2022)  # a bare year in this range is a date, not a figure
+# citation markers: [1], [2, 3], [1–2]; never figures
+_CITE_MARK = re.compile(r"\[\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*\]")
+_CITE_NUM = re.compile(r"\d+")
+# a number: optional minus (-, − or – glued to the digits), an integer part with optional
+# thousands groups (space, no-break space, narrow no-break space), then . or , groups
+_NUM = re.compile(
+    r"(?<![\w.,])([-−–](?=\d))?(\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+)((?:[.,]\d+)*)(?![\d])"
+)
+
+
+@dataclass(frozen=True)
+class Number:
+    raw: str  # as printed
+    values: tuple[float, ...]  # every reading ("1,234" is 1.234 in Norwegian and 1234 in English)
+    year: bool  # a bare year 2016–2021: a date, not a figure
+
+
+def _readings(whole: str, rest: str) -> tuple[float, ...]:
+    base = whole.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+    groups = re.findall(r"([.,])(\d+)", rest)
+    if not groups:
+        return (float(base),)
+    *head, (_sep, last) = groups
+    if head:  # 1,234.5 / 1.234,5 / 1,234,567: earlier groups are thousands
+        if any(len(d) != 3 for _, d in head) or " " in whole:
+            return ()
+        thousands = base + "".join(d for _, d in head)
+        out = [float(thousands + "." + last)]
+        if len(last) == 3 and {s for s, _ in head} == {_sep}:
+            out.append(float(thousands + last))  # 1,234,567
+        return tuple(out)
+    out = [float(base + "." + last)]
+    if len(last) == 3 and len(base) <= 3 and " " not in whole:
+        out.append(float(base + last))  # 1,234 / 1.234 as a thousands separator
+    return tuple(out)
+
+
+def scan_numbers(text: str) -> list[Number]:
+    """Every number in a text, in order; citation markers like [1] are skipped."""
+    text = _CITE_MARK.sub(lambda m: " " * len(m.group(0)), text)
+    out: list[Number] = []
+    for m in _NUM.finditer(text):
+        sign, whole, rest = m.groups()
+        values = _readings(whole, rest)
+        if not values:
+            continue
+        if sign:
+            values = tuple(-v for v in values)
+        year = not sign and not rest and whole.isdigit() and int(whole) in YEARS
+        out.append(Number(m.group(0), values, year))
+    return out
 
 
 def numbers_in_text(text: str) -> list[tuple[str, float]]:
-    """Every number in a text as (printed form, value); citation markers like [1] are skipped."""
-    text = _CITE_MARK.sub(" ", text)
-    out: list[tuple[str, float]] = []
-    taken: list[tuple[int, int]] = []
-    for m in _EN_NUM.finditer(text):
-        sign, whole, dec = m.groups()
-        v = float(whole.replace(",", "") + "." + dec)
-        out.append((m.group(0).strip(), -v if sign else v))
-        taken.append(m.span())
-    for m in _NO_NUM.finditer(text):
-        if any(a <= m.start() < b for a, b in taken):
-            continue
-        sign, whole, dec = m.groups()
-        v = float(whole.replace(" ", "").replace("\u00a0", "") + ("." + dec if dec else ""))
-        out.append((m.group(0).strip(), -v if sign else v))
-    return out
+    """Every number in a text as (printed form, first reading), in order; citation markers skipped."""
+    return [(n.raw, n.values[0]) for n in scan_numbers(text)]
+
+
+def citation_markers(text: str) -> list[int]:
+    """The source numbers cited in a text: [1] -> 1, [2, 3] -> 2, 3, [1–3] -> 1, 3."""
+    return [int(x) for m in _CITE_MARK.finditer(text) for x in _CITE_NUM.findall(m.group(0))]
+
+
+def _close(v: float, a: float) -> bool:
+    return abs(v - a) <= 1e-9 * max(1.0, abs(a))
 
 
 def allowed_numbers(question: str, answer: Answer, res: Resolution) -> set[float]:
     """Numbers the generated text may contain: those printed in the cited sources and quotes,
-    the shown computation, the question's own numbers (years), and citation table/line numbers."""
+    the shown computation and sign note, and citation table/line numbers. The question's own
+    numbers are not allowed (an injected figure must not survive); its years are dates anyway."""
     allowed: set[float] = set()
-    texts: list[str] = [question]
+    texts: list[str] = []
     for c in answer.citations:
         texts.append(c.quote)
         if c.table is not None:
@@ -188,77 +346,246 @@ def allowed_numbers(question: str, answer: Answer, res: Resolution) -> set[float
     t = res.table if res.choice == "table" else None
     if t is not None:
         texts.extend(r.cell.raw for r in (t.cell, *t.operands, *t.context))
+        texts.append(t.value_raw)
         if t.sign_note is not None:
             texts.append(t.sign_note.text)
     for text in texts:
-        allowed.update(v for _, v in numbers_in_text(text))
+        for n in scan_numbers(text):
+            allowed.update(n.values)
     return allowed
 
 
 def guard(text: str, allowed: Iterable[float]) -> list[str]:
-    """Printed forms of numbers in `text` that are not allowed (empty list: the text passes)."""
-    ok = set(allowed)
-    return [raw for raw, v in numbers_in_text(text) if not any(abs(v - a) < 1e-9 for a in ok)]
+    """Printed forms of figures in `text` that are not allowed (empty list: the text passes).
+    Years 2016–2021 and citation markers are not figures; a number passes when any of its
+    readings equals an allowed value."""
+    ok = list(allowed)
+    return [
+        n.raw
+        for n in scan_numbers(text)
+        if not n.year and not any(_close(v, a) for v in n.values for a in ok)
+    ]
 
 
-_ECHO = re.compile(r"(?im)^\s*(svar|fakta|spørsmål|answer|facts|question|merknader|notes)\s*:|^\s*\[\d+\]\s+(tabell|table|kapittel|chapter)\b")
+def bad_citations(text: str, n_facts: int) -> list[int]:
+    """Cited source numbers that do not exist (0, or beyond the `n_facts` facts given)."""
+    return [n for n in citation_markers(text) if not 1 <= n <= n_facts]
 
 
-def reply_problem(text: str, extractive: Answer) -> str | None:
+def has_value(text: str, value: float) -> bool:
+    """The answer's value occurs in `text` as a number (any printed form, sign included)."""
+    return any(_close(v, value) for n in scan_numbers(text) for v in n.values)
+
+
+_ECHO = re.compile(
+    r"(?im)^\s*(svar|fakta|spørsmål|answer|facts|question|merknader|notes)\s*:|^\s*\[\d+\]\s+(tabell|table|kapittel|chapter)\b"
+    r"|skriv det som en hel setning|write it as a full sentence"
+)
+
+
+def reply_problem(text: str, extractive: Answer, question: str = "") -> str | None:
     """Why a model reply is unusable even if its numbers pass (None when it is fine): it echoes
-    the prompt, rambles, leaves out the answer's number, or is in the other language."""
+    the prompt or the question, rambles, is no sentence, leaves out the answer's number, or is
+    in the other language."""
     if _ECHO.search(text):
         return "it repeats the prompt"
+    q = " ".join(question.split()).rstrip("?").lower()
+    if len(q) > 12 and q in " ".join(text.split()).lower():
+        return "it repeats the question"
     if len(text) > 700 or text.count("\n") > 6:
         return "too long"
-    if extractive.value_raw and extractive.value_raw not in text:
+    if len(re.findall(r"[^\W\d_]{2,}", _CITE_MARK.sub(" ", text))) < 3:
+        return "not a sentence"
+    if extractive.value is not None and extractive.value_raw and not has_value(text, extractive.value):
         return f"the answer's number {extractive.value_raw} is missing"
     words = re.findall(r"[^\W\d_]+", text)
-    if len(words) >= 6 and detect_language(text) != ("en" if extractive.lang == "en" else "no"):
+    if len(words) >= 6 and detect_language(text) != _lang(extractive):
         return "wrong language"
     return None
+
+
+# --------------------------------------------------------------------------- incremental guard
+
+# the end of a text that may still grow into a number or a citation marker: held back
+_HOLD = re.compile(r"(?:[-−–]?\d[\d \u00a0\u202f.,]*|[-−–]|\[[\d\s,;–-]*)$")
+
+
+class PrefixGuard:
+    """Checks a reply while it streams. `feed` takes the next piece and returns the text that
+    may be shown now (possibly ""), or raises `Rejected` at the first figure that is not in the
+    sources or the first citation marker beyond the facts. `finish` releases the rest."""
+
+    def __init__(self, allowed: Iterable[float], n_facts: int) -> None:
+        self.allowed = list(allowed)
+        self.n_facts = n_facts
+        self.raw = ""
+        self.released = 0  # characters of the (left-stripped) text already shown
+
+    @property
+    def text(self) -> str:
+        return self.raw.lstrip()
+
+    def feed(self, piece: str) -> str:
+        self.raw += piece
+        body = self.text
+        m = _HOLD.search(body)
+        return self._release(body, m.start() if m else len(body))
+
+    def finish(self) -> str:
+        body = self.text.rstrip()
+        return self._release(body, len(body))
+
+    def _release(self, body: str, cut: int) -> str:
+        if cut <= self.released:
+            return ""
+        checked = body[:cut]
+        bad = guard(checked, self.allowed)
+        if bad:
+            raise Rejected(f"number(s) {', '.join(bad)} not in the cited sources", guard_failure=True)
+        if _ECHO.search(checked):
+            raise Rejected("it repeats the prompt")
+        cites = bad_citations(checked, self.n_facts)
+        if cites:
+            raise Rejected(
+                f"cites {', '.join(f'[{n}]' for n in cites)} but only {self.n_facts} fact(s) were given",
+                guard_failure=True,
+            )
+        out = checked[self.released :]
+        self.released = cut
+        return out
+
+
+class Rejected(Exception):
+    """A reply that must not be used; the message says why."""
+
+    def __init__(self, why: str, guard_failure: bool = False) -> None:
+        super().__init__(why)
+        self.guard_failure = guard_failure
 
 
 # --------------------------------------------------------------------------- the write step
 
 
-def make_llm_writer(
-    settings: Settings, chat_model: BaseChatModel | None = None
-) -> Callable[[dict[str, Any]], Answer]:
-    """The chain's LLM write step (state -> Answer); `chat_model` defaults to the endpoint in settings."""
-    model = chat_model if chat_model is not None else make_chat_model(settings)
+@dataclass(frozen=True)
+class StreamEvent:
+    """One item of a streamed answer: ``kind="delta"`` with a guarded text piece, then exactly one
+    ``kind="final"`` with the Answer. ``replaces=True`` on the final event: text was streamed that
+    must be discarded (the reply failed a check after streaming began); show ``answer.answer``."""
 
-    def write(state: dict[str, Any]) -> Answer:
+    kind: str  # "delta" | "final"
+    text: str = ""
+    answer: Answer | None = None
+    replaces: bool = False
+
+
+class LLMWriter:
+    """The chain's LLM write step: ``writer(state) -> Answer`` and ``writer.stream(state)`` ->
+    `StreamEvent`s (the call consumes the stream, so both take the same path)."""
+
+    def __init__(self, model: BaseChatModel) -> None:
+        self.model = model
+
+    def __call__(self, state: dict[str, Any]) -> Answer:
+        final: Answer | None = None
+        for event in self.stream(state):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, state: dict[str, Any]) -> Iterator[StreamEvent]:
         extractive: Answer = state["answer"]
         res: Resolution = state["resolution"]
         base = replace(extractive, mode="llm")
+
+        def fallback(why: str, streamed: bool, reply: str = "") -> StreamEvent:
+            if reply:  # the rejected reply, shortened, for whoever reads the trace
+                short = " ".join(reply.split())
+                why += f" (reply: «{short[:157] + '…' if len(short) > 160 else short}»)"
+            return StreamEvent("final", answer=replace(base, trace=(*base.trace, why)), replaces=streamed)
+
         if extractive.abstained or not extractive.citations:
-            return replace(base, trace=(*base.trace, "llm: not used (no answer to phrase)"))
+            yield fallback("llm: not used (no answer to phrase)", False)
+            return
         question = state["analysis"].text if state.get("analysis") is not None else extractive.question
+        lang = _lang(extractive)
         messages = build_messages(question, extractive, res)
+        checker = PrefixGuard(allowed_numbers(question, extractive, res), len(extractive.citations))
+        streamed = False
+        finish: str | None = None
+        chunks = self.model.stream(messages, stop=prompts.STOP[lang])
+        rejected: Rejected | None = None
+        failed: Exception | None = None
         try:
-            reply = model.invoke(messages, stop=STOP)
-            text = str(reply.content).strip()
+            for chunk in chunks:
+                finish = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason") or finish
+                shown = checker.feed(_content(chunk))
+                if shown:
+                    streamed = True
+                    yield StreamEvent("delta", text=shown)
+            rest = checker.finish()
+            if rest:
+                streamed = True
+                yield StreamEvent("delta", text=rest)
+        except Rejected as why:
+            rejected = why
         except Exception as exc:  # a down endpoint must not lose the answer
-            log.warning("LLM failed, extractive answer used: %s", exc)
-            return replace(base, trace=(*base.trace, f"llm: failed ({type(exc).__name__}: {exc}); extractive answer used"))
-        if not text:
-            return replace(base, trace=(*base.trace, "llm: empty reply; extractive answer used"))
-        problem = reply_problem(text, extractive)
-        if problem:
-            return replace(base, trace=(*base.trace, f"llm: reply rejected ({problem}); extractive answer used"))
-        bad = guard(text, allowed_numbers(question, extractive, res))
-        if bad:
-            return replace(
-                base,
-                trace=(*base.trace, f"llm guard: number(s) {', '.join(bad)} not in the cited sources; extractive answer used"),
+            failed = exc
+        finally:
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                close()  # stops generation on the server when the reply was cut short
+        if rejected is not None:
+            tag = "llm guard: " if rejected.guard_failure else "llm: reply rejected "
+            why = str(rejected) if rejected.guard_failure else f"({rejected})"
+            where = f" (stopped after {len(checker.text)} characters)"
+            yield fallback(f"{tag}{why}{where}; extractive answer used", streamed, checker.text)
+            return
+        if failed is not None:
+            log.warning("LLM failed, extractive answer used: %s", failed)
+            yield fallback(
+                f"llm: failed ({type(failed).__name__}: {failed}); extractive answer used", streamed
             )
-        lang = "en" if extractive.lang == "en" else "no"
-        sources = "; ".join(f"[{n}] {cite_text(c, lang)}" for n, c in enumerate(extractive.citations, start=1))
-        return replace(
+            return
+        text = checker.text.strip()
+        if not text:
+            yield fallback("llm: empty reply; extractive answer used", streamed)
+            return
+        if finish == "length":
+            yield fallback(
+                "llm: reply rejected (cut off at the token limit, finish_reason 'length'); extractive answer used",
+                streamed,
+                text,
+            )
+            return
+        problem = reply_problem(text, extractive, question)
+        if problem:
+            yield fallback(f"llm: reply rejected ({problem}); extractive answer used", streamed, text)
+            return
+        sources = "; ".join(
+            f"[{n}] {cite_text(c, lang)}" for n, c in enumerate(extractive.citations, start=1)
+        )
+        note = answer_notes(extractive, res)
+        answer = replace(
             base,
-            answer=f"{text}\n\n{tr(lang, 'sources')}: {sources}.",
+            answer=f"{text}{' ' + note if note else ''}\n\n{tr(lang, 'sources')}: {sources}.",
             trace=(*base.trace, "llm: answer written by the model, numbers checked against the sources"),
         )
+        yield StreamEvent("final", answer=answer)
 
-    return write
+
+def _content(chunk: Any) -> str:
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks
+        return "".join(
+            b if isinstance(b, str) else str(b.get("text", "")) for b in content if isinstance(b, str | dict)
+        )
+    return str(content)
+
+
+def make_llm_writer(settings: Settings, chat_model: BaseChatModel | None = None) -> LLMWriter:
+    """The chain's LLM write step (state -> Answer, or .stream(state) -> events); `chat_model`
+    defaults to the endpoint in settings (``llm_max_tokens`` bounds each reply)."""
+    return LLMWriter(chat_model if chat_model is not None else make_chat_model(settings))

@@ -43,7 +43,7 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -122,8 +122,9 @@ def qwen_part_paths() -> list[Path]:
     return paths
 
 
-def join_parts(parts: Sequence[Path], target: Path, expected_size: int | None = None,
-               expected_sha256: str | None = None) -> Path:
+def join_parts(
+    parts: Sequence[Path], target: Path, expected_size: int | None = None, expected_sha256: str | None = None
+) -> Path:
     """Concatenate `parts` in order into `target`, once: an existing `target` of the right size with a
     GGUF header is reused. Written to a temporary file beside it and renamed, so readers never see a
     half-written file and concurrent joins are safe."""
@@ -141,7 +142,9 @@ def join_parts(parts: Sequence[Path], target: Path, expected_size: int | None = 
     except OSError as exc:
         raise LocalLLMError(f"Cannot use the model cache directory {target.parent}: {exc}") from None
     if free < total + 64 * 1024 * 1024:
-        raise LocalLLMError(f"Not enough disk space in {target.parent} to join the model ({total / 1e9:.2f} GB needed).")
+        raise LocalLLMError(
+            f"Not enough disk space in {target.parent} to join the model ({total / 1e9:.2f} GB needed)."
+        )
     fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     digest = hashlib.sha256()
@@ -156,9 +159,13 @@ def join_parts(parts: Sequence[Path], target: Path, expected_size: int | None = 
         if size != total:
             raise LocalLLMError(f"Joined model has {size} bytes, expected {total}.")
         if not _is_gguf(tmp):
-            raise LocalLLMError("The joined model does not start with a GGUF header: the parts are not a GGUF file.")
+            raise LocalLLMError(
+                "The joined model does not start with a GGUF header: the parts are not a GGUF file."
+            )
         if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
-            raise LocalLLMError(f"The joined model's SHA-256 is {digest.hexdigest()}, expected {expected_sha256}.")
+            raise LocalLLMError(
+                f"The joined model's SHA-256 is {digest.hexdigest()}, expected {expected_sha256}."
+            )
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -189,14 +196,24 @@ def find_gguf(name: str | Path, cache_dir: Path | None = None) -> Path:
         if not _is_gguf(path):
             raise LocalLLMError(f"{path} is not a GGUF file.")
         return path
-    raise LocalLLMError(f"Unknown model {key!r}: use one of {', '.join(MODEL_NAMES)} or the path of a .gguf file.")
+    raise LocalLLMError(
+        f"Unknown model {key!r}: use one of {', '.join(MODEL_NAMES)} or the path of a .gguf file."
+    )
 
 
 # --------------------------------------------------------------------------- the server
 
 
-def _make_server(gguf: Path, port: int, host: str, threads: int, batch_threads: int, n_ctx: int,
-                 default_max_tokens: int, alias: str) -> Any:
+def _make_server(
+    gguf: Path,
+    port: int,
+    host: str,
+    threads: int,
+    batch_threads: int,
+    n_ctx: int,
+    default_max_tokens: int,
+    alias: str,
+) -> Any:
     import xllamacpp as xlc
 
     params = xlc.CommonParams()
@@ -254,7 +271,9 @@ def serve_local_llm(
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server = _make_server(path, port or 0, host, threads, batch_threads or threads, n_ctx, default_max_tokens, alias)
+    server = _make_server(
+        path, port or 0, host, threads, batch_threads or threads, n_ctx, default_max_tokens, alias
+    )
     try:
         base_url = str(server.listening_address).rstrip("/") + "/v1"
         if on_ready is None:
@@ -363,9 +382,25 @@ class LocalLLMServer:
             os.close(fd)
             self.log_path = Path(name)
         cmd = [
-            sys.executable, "-m", "rag.local_llm", "_child", str(self.gguf),
-            "--host", self.host, "--port", str(self.port or 0), "--threads", str(self.threads), "--batch-threads", str(self.batch_threads),
-            "--ctx", str(self.n_ctx), "--default-max-tokens", str(self.default_max_tokens), "--alias", self.alias,
+            sys.executable,
+            "-m",
+            "rag.local_llm",
+            "_child",
+            str(self.gguf),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port or 0),
+            "--threads",
+            str(self.threads),
+            "--batch-threads",
+            str(self.batch_threads),
+            "--ctx",
+            str(self.n_ctx),
+            "--default-max-tokens",
+            str(self.default_max_tokens),
+            "--alias",
+            self.alias,
         ]
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
@@ -373,7 +408,12 @@ class LocalLLMServer:
         t0 = time.perf_counter()
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd=root,
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                cwd=root,
                 start_new_session=True,  # a Ctrl-C in the terminal reaches the caller, which stops us
             )
         self._finalizer = weakref.finalize(self, _reap, self._proc)
@@ -402,13 +442,15 @@ class LocalLLMServer:
             try:
                 line = lines.get(timeout=max(0.05, deadline - time.perf_counter()))
             except queue.Empty:
-                raise LocalLLMError(self._failure(f"did not start within {self.startup_timeout_s:.0f} s")) from None
+                raise LocalLLMError(
+                    self._failure(f"did not start within {self.startup_timeout_s:.0f} s")
+                ) from None
             if not line:
                 self._proc.wait(timeout=5)
                 raise LocalLLMError(self._failure(f"exited with code {self._proc.returncode}"))
             text = line.decode("utf-8", "replace").strip()
             if text.startswith(_READY):
-                root = str(json.loads(text[len(_READY):])["url"]).rstrip("/")
+                root = str(json.loads(text[len(_READY) :])["url"]).rstrip("/")
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
         while True:  # the server answers /health with 503 while the model loads
             if self._proc.poll() is not None:
@@ -420,7 +462,9 @@ class LocalLLMServer:
             except (urllib.error.URLError, OSError, ValueError):
                 pass
             if time.perf_counter() > deadline:
-                raise LocalLLMError(self._failure(f"did not answer /health within {self.startup_timeout_s:.0f} s"))
+                raise LocalLLMError(
+                    self._failure(f"did not answer /health within {self.startup_timeout_s:.0f} s")
+                )
             time.sleep(0.1)
 
     def _failure(self, what: str) -> str:
@@ -479,23 +523,24 @@ def timed_chat(
     import httpx
 
     body: dict[str, Any] = {
-        "model": model, "messages": list(messages), "max_tokens": max_tokens, "temperature": temperature,
-        "stream": True, "stream_options": {"include_usage": True}, **(extra or {}),
+        "model": model,
+        "messages": list(messages),
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        **(extra or {}),
     }
     parts: list[str] = []
     first: float | None = None
     usage: dict[str, Any] = {}
     timings: dict[str, Any] = {}
     t0 = time.perf_counter()
-    with httpx.stream("POST", base_url.rstrip("/") + "/chat/completions", json=body, timeout=timeout_s) as resp:
+    with httpx.stream(
+        "POST", base_url.rstrip("/") + "/chat/completions", json=body, timeout=timeout_s
+    ) as resp:
         resp.raise_for_status()
-        for line in resp.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                break
-            chunk = json.loads(data)
+        for chunk in sse_payloads(resp.iter_lines()):
             usage = chunk.get("usage") or usage
             timings = chunk.get("timings") or timings
             for choice in chunk.get("choices") or ():
@@ -514,6 +559,17 @@ def timed_chat(
         prompt_per_s=timings.get("prompt_per_second"),
         tokens_per_s=timings.get("predicted_per_second"),
     )
+
+
+def sse_payloads(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The JSON payloads of an OpenAI-style server-sent-event stream, up to ``data: [DONE]``."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        yield json.loads(data)
 
 
 # --------------------------------------------------------------------------- command line
@@ -539,14 +595,19 @@ def _child(args: argparse.Namespace) -> None:
         ready.write(_READY + json.dumps({"url": base_url.removesuffix("/v1")}) + "\n")
         ready.close()
 
-    serve_local_llm(
-        Path(args.gguf), args.port, host=args.host, threads=args.threads, batch_threads=args.batch_threads, n_ctx=args.ctx,
-        default_max_tokens=args.default_max_tokens, alias=args.alias, on_ready=on_ready, stop=stop,
-    )
+    serve_local_llm(Path(args.gguf), args.port, **_serve_options(args), on_ready=on_ready, stop=stop)
+
+
+def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """serve_local_llm's keyword options from the command line."""
+    return {"host": args.host, "threads": args.threads, "batch_threads": args.batch_threads, "n_ctx": args.ctx,
+            "default_max_tokens": args.default_max_tokens, "alias": args.alias}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.local_llm", description="A local llama.cpp chat server.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rag.local_llm", description="A local llama.cpp chat server."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("serve", "_child", "path"):
         p = sub.add_parser(name)
@@ -555,10 +616,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=None)
-        p.add_argument("--threads", type=int, default=1, help="generation threads (1 is robust on a shared CPU)")
+        p.add_argument(
+            "--threads", type=int, default=1, help="generation threads (1 is robust on a shared CPU)"
+        )
         p.add_argument("--batch-threads", type=int, default=None, help="prompt threads (default: --threads)")
         p.add_argument("--ctx", type=int, default=2048)
-        p.add_argument("--default-max-tokens", type=int, default=512, help="for requests that give no max_tokens")
+        p.add_argument(
+            "--default-max-tokens", type=int, default=512, help="for requests that give no max_tokens"
+        )
         p.add_argument("--alias", default="local")
     args = parser.parse_args(argv)
     try:
@@ -567,8 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "_child":
             _child(args)
         else:
-            serve_local_llm(args.gguf, args.port, host=args.host, threads=args.threads, batch_threads=args.batch_threads, n_ctx=args.ctx,
-                            default_max_tokens=args.default_max_tokens, alias=args.alias)
+            serve_local_llm(args.gguf, args.port, **_serve_options(args))
     except LocalLLMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

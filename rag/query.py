@@ -114,14 +114,22 @@ _PRICE_PHRASE = re.compile(
 FIXED_PRICES = -1  # price_year when the question says "faste kroner" without a year
 _RANGE = re.compile(r"(\d{4})\s*(?:–|-|—|til|to)\s*(\d{4})")
 _SLASH_YEARS = re.compile(r"(\d{4})\s*/\s*(\d{4})")
-_PREV_YEAR = re.compile(r"\b(?:ett år (?:før|tidligere)|året før|i fjor|a year (?:before|earlier)|the year before|previous year)\b", re.IGNORECASE)
+# "året før" is the year before a year the question names, unless an event follows ("året før
+# pandemien (2019)": the year is given)
+_PREV_YEAR = re.compile(r"\b(?:(?:ett år (?:før|tidligere)|året før|a year (?:before|earlier)|the year before)"
+                        r"(?=\s*(?:[?.,;:)]|$|og\b|and\b|da\b|then\b))|i fjor|previous year)", re.IGNORECASE)
 
-_WH_TEXT_NO = re.compile(r"^\s*(hvem|hvilke|hvilken|hvilket|hvor ligger|hvor er|når|hva heter|hvordan|hvorfor|beskriv)\b", re.IGNORECASE)
+# "hvor" asks "where" unless a word of degree follows ("hvor mye/mange/stor/lenge ...")
+_HVOR_DEGREE = r"(?:mye|mange|stor\w*|høy\w*|lav\w*|lenge|lang\w*|ofte|gam\w*|dyr\w*|lite\w*|liten|små|bred\w*|" \
+    r"tung\w*|rask\w*|sterk\w*|vanlig\w*|kraftig\w*|dårlig\w*|god\w*|fort)"
+_WH_TEXT_NO = re.compile(rf"^\s*(hvem|hvilke|hvilken|hvilket|hvor(?!\s+{_HVOR_DEGREE}\b)(?=\s+\w)|når|hva heter|"
+                         r"hvordan|hvorfor|beskriv)\b", re.IGNORECASE)
 _WH_TEXT_EN = re.compile(r"^\s*(who|which|where|when|what is the name|how does|why|describe)\b", re.IGNORECASE)
 _WH_NUMBER = re.compile(
     r"\b(hvor mye|hvor mange|hvor stor|hvor stort|hvor store|hvor høy|hvor høyt|hvor lav|hvor lenge|hvor langt|"
     r"hva var|hva ble|hva er|hva utgjorde|how much|how many|how large|how big|how high|how long|what was|what were|what is|what share|"
-    r"antall|beløp|prosent|andel|percent|share|amount)\b",
+    r"antall|beløp|prosent|andel|percent|share|amount|"
+    r"hvilke[nt]? (?:tall|verdi|beløp|sum|nivå|størrelse|resultat)|(?:which|what) (?:figure|value|number|level|sum))\b",
     re.IGNORECASE,
 )
 _COMPARE_BUDGET = re.compile(
@@ -137,6 +145,9 @@ _COMPARE_CHANGE = re.compile(
     re.IGNORECASE,
 )
 _COMPARE_THAN = re.compile(r"\b(enn|than|sammenlignet med|compared (?:to|with)|mot)\b", re.IGNORECASE)
+# "forskjellen/gapet mellom menn og kvinner": a difference between two things the question names
+BETWEEN = re.compile(r"\b(?:mellom|between)\s+(.+?)\s+(?:og|and)\s+(.+)$", re.IGNORECASE)
+_DIFFERENCE_WORD = re.compile(r"(forskjell|differanse|gap\b|gapet|difference|\w+gap(?:et)?\b)", re.IGNORECASE)
 _COMPARATIVE = re.compile(
     r"\b(flere|færre|mer|mindre|høyere|lavere|større|mindre|more|fewer|less|higher|lower|larger|smaller)\b",
     re.IGNORECASE,
@@ -289,6 +300,9 @@ def find_compare(text: str, years: Sequence[int]) -> tuple[str | None, int]:
         direction = 1
     if any(re.search(rf"\b{re.escape(w)}\b", low) for w in _LESS):
         direction = -1 if direction == 0 else direction
+    between = BETWEEN.search(text) if _DIFFERENCE_WORD.search(text) else None
+    if between and not re.search(r"budsjett|budget|regnskap|accounts|actual|rammen", between.group(0), re.I):
+        return "than", direction  # "forskjellen mellom menn og kvinner": two things, not budget vs accounts
     if _COMPARE_BUDGET.search(text) and re.search(
         r"budsjett|budget|avvik|differanse|variance|deviation|difference|rammen", low
     ):
@@ -299,6 +313,7 @@ def find_compare(text: str, years: Sequence[int]) -> tuple[str | None, int]:
         return "change", direction
     if _COMPARATIVE.search(text) and _COMPARE_THAN.search(text):
         return "than", direction
+
     return None, direction
 
 
@@ -354,17 +369,60 @@ class QueryContext:
     synonyms: Synonyms
     home: tuple[str, ...] = ()
     municipalities: frozenset[str] = frozenset()
+    # lower-cased acronym -> stemmed phrases it may stand for (see find_acronyms)
+    acronyms: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+
+
+_ACRONYM_DEF = re.compile(r"((?:[\wæøåÆØÅ-]+\s+){1,6})\(([A-ZÆØÅ]{2,6})\)")
+
+
+def find_acronyms(analyzer: Analyzer, definitions: Iterable[str], labels: Iterable[str]
+                  ) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Acronyms the report defines ("brukerstyrt personlig assistanse (BPA)") and the initials
+    of every run of 2-5 words in table labels ("Brukerstyrt personlig assistanse" -> bpa), each
+    mapped to the stems of its words. A question may use an acronym the report never prints."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+
+    def add(acr: str, words: Sequence[str]) -> None:
+        stems = tuple(analyzer.stem(w) for w in words if w not in STOPWORDS)
+        if stems and stems not in found.setdefault(acr, []):
+            found[acr].append(stems)
+
+    for text in definitions:
+        for m in _ACRONYM_DEF.finditer(text):
+            words, acr = m.group(1).lower().split(), m.group(2).lower()
+            for skip_stop in (False, True):
+                ws = [w for w in words if not (skip_stop and w in STOPWORDS)]
+                if len(ws) >= len(acr) and "".join(w[0] for w in ws[-len(acr):]) == acr:
+                    add(acr, ws[-len(acr):])
+                    break
+    for label in labels:
+        words = [w for w in raw_tokens(label) if not w[:1].isdigit()]
+        for n in range(2, 6):
+            for i in range(len(words) - n + 1):
+                run = words[i : i + n]
+                add("".join(w[0] for w in run), run)
+    return {k: tuple(v[:3]) for k, v in found.items()}
 
 
 _DATE = re.compile(r"\b\d{1,2}\.\s?\d{1,2}\.\s?\d{4}\b|\b\d{1,2}\.\s+(?:januar|februar|mars|april|mai|juni|juli|"
                    r"august|september|oktober|november|desember)\b", re.IGNORECASE)
 
 
-def question_terms(ctx: QueryContext, text: str, compare_asked: bool = False) -> tuple[list[QTerm], list[str]]:
+# "<kommune>bu", "<kommune>sbuer", "<kommune>inger": the municipality's inhabitants
+_DEMONYM_END = re.compile(r"s?bu(?:er|en|ene)?|ing(?:er|en|ene)?")
+
+# Norwegian stopwords that are content words in an English question ("men and women")
+_ENGLISH_CONTENT = frozenset({"men"})
+
+
+def question_terms(ctx: QueryContext, text: str, compare_asked: bool = False,
+                   lang: str = "no") -> tuple[list[QTerm], list[str]]:
     """Content terms (with compound parts and synonyms) and synonym stems not tied to a term.
     A term that only translates another term of the question ('management fund' beside
     'forvaltningsfondet') is dropped."""
     home = {h.lower() for h in ctx.home} | {ctx.analyzer.stem(h.lower()) for h in ctx.home}
+    home_lower = {h.lower() for h in ctx.home if len(h) >= 3}
     words = raw_tokens(_DATE.sub(" ", text))
     stems = [ctx.analyzer.stem(w) for w in words]
     spans = ctx.synonyms.spans(words, stems)
@@ -372,17 +430,27 @@ def question_terms(ctx: QueryContext, text: str, compare_asked: bool = False) ->
     seen: set[str] = set()
     free: list[str] = []
     acronyms = {m.lower() for m in re.findall(r"\b[A-ZÆØÅ]{2,}\b", text)}  # "IT", "SFO": never stopwords
+    inside = " ".join(re.findall(r"\(([^()]*)\)", text))
+    outside = re.sub(r"\([^()]*\)", " ", text)
+    glosses = set(raw_tokens(inside)) - set(raw_tokens(outside))
+    vocab = ctx.analyzer.vocabulary
     capitalised = {m.lower() for m in re.findall(r"(?<=[\w,)] )[A-ZÆØÅ][\wæøå]+", text)}
     for i, (w, st) in enumerate(zip(words, stems, strict=True)):
-        if (w in STOPWORDS and w not in acronyms and w not in KEEP_IN_TERMS) or w in home or st in home \
+        keep = w in acronyms or w in KEEP_IN_TERMS or (lang == "en" and w in _ENGLISH_CONTENT)
+        if (w in STOPWORDS and not keep) or w in home or st in home \
                 or (w.isdigit() and len(w) == 4):
             continue
         if st in seen:
             continue
         seen.add(st)
         alts = tuple(dict.fromkeys(alt for a, b, alts in spans if a <= i < b for alt in alts if alt != (st,)))
+        if any(w.startswith(h) and _DEMONYM_END.fullmatch(w[len(h):]) for h in home_lower):
+            alts = (*alts, (ctx.analyzer.stem("innbyggere"),))  # "bærumsbu", "bæringer": the inhabitants
+        if w in acronyms and w not in vocab and len(w) >= 3:  # an acronym the report never prints
+            alts = (*alts, *ctx.acronyms.get(w, ()))
         light = w in LIGHT_VERBS and not alts  # a verb with synonyms in the report's words is no light verb
         light = light or (w in COMPARE_WORDS and compare_asked)
+        light = light or w in glosses  # "(gebyrer, refusjoner o.l.)": helps when found, no harm when not
         terms.append(QTerm(st, ctx.analyzer.split_compound(w), alts, w, light, w in capitalised))
     for a, b, alts in spans:
         if not any(words[j] not in STOPWORDS for j in range(a, b)):
@@ -409,13 +477,14 @@ def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
     if price_year is None and _FIXED_PRICES.search(text_clean):
         price_year = FIXED_PRICES
     compare, direction = find_compare(text_clean, years)
-    terms, free = question_terms(ctx, no_ref, compare is not None)
+    terms, free = question_terms(ctx, no_ref, compare is not None, lang)
     content = list(dict.fromkeys(x for t in terms for x in (t.stem, *t.parts)))
     expansions = [x for x in dict.fromkeys([*(x for t in terms for alt in t.alts for x in alt), *free])
                   if x not in content]
     intents = find_intents([t.stem for t in terms], text_clean)
     wants_number = not (_WH_TEXT_NO.search(text_clean) or _WH_TEXT_EN.search(text_clean)) or bool(
-        re.search(r"\b(hvor mange|hvor mye|how many|how much)\b", text_clean, re.IGNORECASE)
+        re.search(r"\b(hvor mange|hvor mye|how many|how much|hvilke[nt]? (?:tall|verdi|beløp|sum|nivå)|"
+                  r"(?:which|what) (?:figure|value|number|amount))\b", text_clean, re.IGNORECASE)
     )
     if not _WH_NUMBER.search(text_clean) and (_WH_TEXT_NO.search(text_clean) or _WH_TEXT_EN.search(text_clean)):
         wants_number = False

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 
 from ingest.records import Cell, Chapter, Passage, Report, Row, Table
 from ingest.text import format_no_number
-from rag.query import FIXED_PRICES, QTerm, QueryAnalysis, QueryContext
+from rag.query import BETWEEN, FIXED_PRICES, QTerm, QueryAnalysis, QueryContext
 from rag.retrieve import Hit
-from rag.text import Analyzer, Field, clean
+from rag.text import STOPWORDS, Analyzer, Field, clean
 
 _YEAR_IN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _KIND_WORDS = {
@@ -65,6 +65,7 @@ class RowInfo:
     label: Field
     section: Field
     is_total: bool
+    subtotal: bool = False  # its figures are the sum of the rows just above (no "sum" in the label)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class ReportIndex:
                         label=label,
                         section=analyzer.field(r.section or ""),
                         is_total=bool(re.search(r"^\s*(sum|totalt|total|i alt)\b|\btotalt\b|\bsum\b", r.label, re.I)),
+                        subtotal=sums_rows_above(t.rows, j),
                     )
                 )
         self.table_vocab = Field(
@@ -166,6 +168,28 @@ class ReportIndex:
 
 
 _INITIAL_END = re.compile(r"(?:^|\s)(?:[A-ZÆØÅ]|[A-ZÆØÅ][a-zæøå]?\.[A-ZÆØÅ])\.$")
+
+
+def sums_rows_above(rows: Sequence[Row], j: int, tolerance: float = 0.15) -> bool:
+    """Is row j the sum of a run of 2+ rows directly above it, in every column both have?
+    (A subtotal such as 'Netto driftsutgifter sektorene' carries no 'sum' in its label.)"""
+    mine = {c.column: c.value for c in rows[j].cells if c.value is not None}
+    if not mine:
+        return False
+    for start in range(j - 2, -1, -1):
+        run = rows[start:j]
+        ok = True
+        for col, v in mine.items():
+            vals = [r.cell(col) for r in run]
+            if any(c is None or c.value is None for c in vals):
+                ok = False
+                break
+            if abs(sum(c.value for c in vals if c is not None and c.value is not None) - v) > tolerance:
+                ok = False
+                break
+        if ok:
+            return True
+    return False
 
 
 def sentences(text: str) -> list[str]:
@@ -327,11 +351,15 @@ def match_score(weights: Weights, fields: Sequence[tuple[Field, float]]) -> tupl
     total = 0.0
     matched: set[str] = set()
     top = max((f for _, f in fields), default=1.0) or 1.0
+    assembled = [fld.assembled(weights.all_stems) if fld.compounds else frozenset() for fld, _ in fields]
     for t, w in weights.terms:
         best = 0.0
-        for fld, factor in fields:
+        for (fld, factor), asm in zip(fields, assembled, strict=True):
             if factor > 0 and fld:
-                best = max(best, term_credit(t, fld) * factor)
+                credit = term_credit(t, fld)
+                if asm and (t.stem in asm or any(len(alt) == 1 and alt[0] in asm for alt in t.alts)):
+                    credit = 1.0  # one of several question words that together name a compound
+                best = max(best, credit * factor)
         best = max(best / top, _parts_credit(t, fields, top))
         if best > 0:
             got += w * best
@@ -351,19 +379,34 @@ def label_precision(label: Field, weights: Weights, idf: Mapping[str, float] | N
                     section: Field | None = None) -> float:
     """Share (idf-weighted) of the label's words (and, at half weight, its section's) that the
     question explains."""
+    return label_match(label, weights, idf, section)[0]
+
+
+def label_match(label: Field, weights: Weights, idf: Mapping[str, float] | None,
+                section: Field | None = None) -> tuple[float, float]:
+    """(precision, support): the share of the label's words the question explains (see
+    `label_precision`), and the explained weight of the label's own words (idf summed).
+
+    Support says how specifically the question names this row: 'Bufferfondet' named in a long
+    question is strong evidence although most of the question's words are elsewhere; a 'SUM'
+    row has no support at all."""
     words = [(s, 1.0) for s in label.whole if not s.isdigit() and s not in _NEUTRAL]
     if section is not None:
         words += [(s, 0.5) for s in section.whole if not s.isdigit() and s not in _NEUTRAL and s not in label.whole]
     if not words:
-        return 1.0
+        return 1.0, 0.0
     q = Field(weights.all_stems)
-    tot = hit = 0.0
+    built = label.assembled_words(weights.all_stems) | (section.assembled_words(weights.all_stems) if section else frozenset())
+    tot = hit = support = 0.0
     for s, factor in words:
         w = idf.get(s, 1.0) if idf else 1.0
         w = (w if w > 0 else 1.0) * factor
+        credit = 1.0 if s in built else stem_credit(s, q)
         tot += w
-        hit += w * stem_credit(s, q)
-    return hit / tot if tot else 1.0
+        hit += w * credit
+        if factor == 1.0:
+            support += w * credit
+    return (hit / tot if tot else 1.0), support
 
 
 def key_term_credit(weights: Weights, fields: Sequence[tuple[Field, float]]) -> float:
@@ -409,6 +452,8 @@ class TableFact:
     table_coverage: float = 0.0  # coverage used for abstaining
     precision: float = 1.0  # share of the row label's words the question explains
     key_credit: float = 1.0  # how well the question's weightiest word is found
+    label_support: float = 0.0  # explained idf weight of the row label's words / idf ceiling (see label_match)
+    qualifier_elsewhere: str | None = None  # a sibling row that carries the question's qualifier
     notes: tuple[str, ...] = ()
     sign_note: SignNote | None = None
     paren: bool = False  # the value is the number in parentheses (see the table's footnote)
@@ -524,7 +569,8 @@ def _column_score(col: ColInfo, ti: TableInfo, a: QueryAnalysis, weights: Weight
 
 
 def table_candidates(
-    idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], idf: Mapping[str, float] | None, limit: int = 5
+    idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], idf: Mapping[str, float] | None, limit: int = 5,
+    idf_ceiling: float | None = None,
 ) -> list[TableFact]:
     """The best cells for the question, best first (each row's best column)."""
     weights = question_weights(a, idf)
@@ -544,14 +590,15 @@ def table_candidates(
         cf = col_fields.get(ti.index)
         if cf is None:
             cf = Field(frozenset().union(*(c.field.whole for c in ti.columns)),
-                       frozenset().union(*(c.field.parts for c in ti.columns))) if ti.columns else Field(frozenset())
+                       frozenset().union(*(c.field.parts for c in ti.columns)),
+                       frozenset().union(*(c.field.compounds for c in ti.columns))) if ti.columns else Field(frozenset())
             col_fields[ti.index] = cf
         fields = [(ri.label, 1.0), (ri.section, 0.75), (ti.caption, 0.55), (cf, 0.9)]
         got, coverage, _ = match_score(weights, fields)
         if got <= 0 and a.table_ref is None:
             continue
         tcov = coverage
-        precision = label_precision(ri.label, weights, idf, ri.section)
+        precision, support = label_match(ri.label, weights, idf, ri.section)
         key = key_term_credit(weights, fields)
         score = 10.0 * tcov + 0.6 * got + 5.0 * precision
         if a.table_ref is not None:
@@ -597,10 +644,43 @@ def table_candidates(
         if wants_pct and "%" not in (ri.row.cell(best_col.name) or Cell("", "", None)).raw:
             cov *= 0.7  # a percent was asked for and this cell is not one
             tcov *= 0.7
-        scored.append((score + best_cs, cov, tcov, precision, key, ri, best_col, missing))
+        scored.append((score + best_cs, cov, tcov, precision, key, support, ri, best_col, missing))
     scored.sort(key=lambda x: -x[0])
-    return [replace(_make_fact(idx, a, ri, col, total, cov, missing), table_coverage=tc, precision=pr, key_credit=k)
-            for total, cov, tc, pr, k, ri, col, missing in scored[:limit]]
+    return [replace(_make_fact(idx, a, ri, col, total, cov, missing), table_coverage=tc, precision=pr, key_credit=k,
+                    label_support=sup / (idf_ceiling or 1.0),
+                    qualifier_elsewhere=qualifier_elsewhere(idx, ri, col_fields[ri.t.index], weights))
+            for total, cov, tc, pr, k, sup, ri, col, missing in scored[:limit]]
+
+
+def qualifier_elsewhere(idx: ReportIndex, ri: RowInfo, columns: Field, weights: Weights) -> str | None:
+    """The label of another row of the same table that carries two or more of the question's
+    words this row does not ('sykefravær i pleie og omsorg' when only 'Andel fagstillinger –
+    Pleie og omsorg' names the sector): the table breaks some figures down that way, but not
+    this one, so this row's figure would answer another question."""
+    fields = [f for f in (ri.label, ri.section, ri.t.caption, columns) if f]
+    unexplained = [t for t, _ in weights.terms if not t.light and not t.stem.isdigit()
+                   and max((term_credit(t, f) for f in fields), default=0.0) == 0.0]
+    if len(unexplained) < 2:
+        return None
+    rows = [r for r in idx.rows if r.t is ri.t]
+    parent = _parent_row(rows, ri)
+    for other in rows:
+        if other is ri or other is parent or other.is_total or other.subtotal:
+            continue  # a parent or a total carries the words of its parts
+        if sum(1 for t in unexplained if term_credit(t, other.label) >= 1.0) >= 2:
+            return other.row.label
+    return None
+
+
+_SUBROW = re.compile(r"^\s*(herav|hvorav|av dette|derav|of which)\b", re.I)
+
+
+def _parent_row(rows: Sequence[RowInfo], ri: RowInfo) -> RowInfo | None:
+    """The row a 'herav ...' row is part of: the nearest row above that is not itself one."""
+    if not _SUBROW.search(ri.row.label):
+        return None
+    above = [r for r in rows if r.index < ri.index and not _SUBROW.search(r.row.label)]
+    return above[-1] if above else None
 
 
 _ASKS_COUNT = re.compile(r"\b(hvor mange|how many|antall|number of)\b", re.I)
@@ -678,17 +758,21 @@ def _ordered_pair(a: QueryAnalysis) -> tuple[int, int] | None:
 
 
 def _split_than(a: QueryAnalysis, ctx_analyzer: Analyzer) -> tuple[set[str], set[str]] | None:
-    """Stems (with synonyms) named before and after 'enn'/'than'."""
-    m = re.search(r"\b(enn|than|sammenlignet med|compared (?:to|with))\b", a.text, re.I)
-    if not m:
-        return None
+    """Stems (with synonyms) named before and after 'enn'/'than' (or 'mellom X og Y')."""
 
     def side(text: str) -> set[str]:
-        words = set(ctx_analyzer.tokens(text))
+        words = set(ctx_analyzer.tokens(text, stopwords=False))
         for t in a.terms:
             if t.stem in words:
                 words.update(x for alt in t.alts for x in alt)
         return words
+
+    m = re.search(r"\b(enn|than|sammenlignet med|compared (?:to|with))\b", a.text, re.I)
+    if not m:
+        b = BETWEEN.search(a.text)  # "forskjellen mellom X og Y": X is the minuend
+        if b is None:
+            return None
+        return side(b.group(1)), side(b.group(2))
 
     return side(a.text[: m.start()]), side(a.text[m.end() :])
 
@@ -882,14 +966,17 @@ def _pick_number(text: str, a: QueryAnalysis, weights: Weights, analyzer: Analyz
                 positions.append((w * factor, pos))
                 break
     q_stems = weights.all_stems
+    counted = counted_noun(a, analyzer)
     asks_change = bool(a.compare) or a.direction != 0
     best, best_s = None, -1e9
     for n in nums:
         s = 0.0
         after_words = re.findall(r"[^\W\d_]+", n.after)[:2]
         after_f = Field(frozenset(analyzer.stem(w.lower()) for w in after_words))
-        if any(stem_credit(x, after_f) > 0 for x in q_stems):
-            s += 3.0
+        if counted and any(stem_credit(x, after_f) > 0 for x in counted):
+            s += 4.0  # "13 000 brukere" for "hvor mange brukere"
+        elif any(stem_credit(x, after_f) > 0 for x in q_stems):
+            s += 1.5 if counted else 3.0
         is_pct = bool(_PCT.match(n.after))
         if "prosent" in a.intents:
             s += 2.0 if is_pct else -1.5
@@ -922,6 +1009,31 @@ def _pick_number(text: str, a: QueryAnalysis, weights: Weights, analyzer: Analyz
     return best, unit
 
 
+_COUNTED = re.compile(r"\b(?:hvor mange|how many|antall|number of)\s+((?:[^\W\d_]+\s*){1,3})", re.I)
+
+
+def counted_noun(a: QueryAnalysis, analyzer: Analyzer) -> frozenset[str]:
+    """Stems (with synonyms) of what 'hvor mange ...' counts: the content words right after it."""
+    m = _COUNTED.search(a.text)
+    if not m:
+        return frozenset()
+    words = [w for w in re.findall(r"[^\W\d_]+", m.group(1).lower()) if w not in STOPWORDS][:2]
+    stems = {analyzer.stem(w) for w in words}
+    for t in a.terms:
+        if t.stem in stems:
+            stems.update(x for alt in t.alts for x in alt)
+    return frozenset(stems)
+
+
+def _new_name(text: str, asked: set[str]) -> bool:
+    """A capitalised word inside a sentence that the question does not use ('... på Storøya')."""
+    for sent in sentences(text) or [text]:
+        for m in re.finditer(r"(?<=[\wæøå,] )[A-ZÆØÅ][a-zæøå]{2,}", sent):
+            if m.group(0).lower() not in asked:
+                return True
+    return False
+
+
 _NAME = re.compile(
     r"\b[A-ZÆØÅ][a-zæøå]+(?:\s+[A-ZÆØÅ]\.)?(?:\s+(?:[A-ZÆØÅ][\wæøå]+|AS|ASA|IKS))+"  # Geir B. Aga, Ruter AS
     r"|(?<=\s)[A-ZÆØÅ]{2,}\b"  # an acronym inside the sentence: KLP, MDG
@@ -934,7 +1046,8 @@ def prose_candidates(idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], id
     seen_passages: set[int] = set()
     cands: list[ProseFact] = []
     rank = 0
-    wants_name = not a.wants_number and bool(re.search(r"^\s*(hvem|hvilke\w*|who|which)\b", a.text, re.I))
+    wants_name = not a.wants_number and bool(re.search(r"^\s*(hvem|hvilke\w*|hvor|who|which|where)\b", a.text, re.I))
+    asked = {w.lower() for w in re.findall(r"[\wæøåÆØÅ]+", a.text)}
     for h in hits:
         if h.chunk.kind != "prose":
             continue
@@ -964,7 +1077,7 @@ def prose_candidates(idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], id
                         score += 1.0
                     elif sent_years:
                         score -= 1.0
-                if wants_name and _NAME.search(text):
+                if wants_name and (_NAME.search(text) or _new_name(text, asked)):
                     score += 2.0
                 value = raw = unit = None
                 if a.wants_number:
@@ -989,10 +1102,11 @@ def prose_candidates(idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit], id
 
 
 def resolve(ctx: QueryContext, idx: ReportIndex, a: QueryAnalysis, hits: Sequence[Hit],
-            idf: Mapping[str, float] | None = None) -> Resolution:
-    """Pick the table cell or the prose sentence that answers the question."""
+            idf: Mapping[str, float] | None = None, idf_ceiling: float | None = None) -> Resolution:
+    """Pick the table cell or the prose sentence that answers the question. `idf_ceiling` (the
+    idf of a word found in one chunk) puts label support on a corpus-independent scale."""
     trace: list[str] = []
-    tcs = table_candidates(idx, a, hits, idf) if a.wants_number else []
+    tcs = table_candidates(idx, a, hits, idf, idf_ceiling=idf_ceiling) if a.wants_number else []
     pcs = prose_candidates(idx, a, hits, idf)
     t = tcs[0] if tcs else None
     p = pcs[0] if pcs else None

@@ -91,6 +91,10 @@ class HybridRetriever:
         extra = " ".join(x for x in (c.row_label or "", c.chapter_title or "") if x)
         return f"{c.text} {extra}" if extra and extra not in c.text else c.text
 
+    def idf_ceiling(self) -> float:
+        """The idf of a stem found in one chunk: the scale of `idf` for this corpus."""
+        return float(np.log(1.0 + (self.n_docs - 0.5) / 1.5)) if self.n_docs > 1 else 1.0
+
     def idf(self, stem: str) -> float:
         """Smoothed inverse document frequency of a stem over the chunks (0 for unknown stems)."""
         n = self.doc_freq.get(stem, 0)
@@ -122,13 +126,18 @@ class HybridRetriever:
                 out.append((int(i), float(scores[i])))
         return out
 
-    def dense_search(self, text: str, k: int, where: Mapping[str, Any] | None = None) -> list[tuple[int, float]]:
+    def dense_search(self, text: str, k: int, where: Mapping[str, Any] | None = None,
+                     problems: list[str] | None = None) -> list[tuple[int, float]]:
+        """Chunk indexes and similarities from the dense store. A failure (the Chroma server went
+        away) gives [] and, when `problems` is given, a line appended to it for the answer."""
         if self.dense is None or k <= 0:
             return []
         try:
             found = self.dense(text, k, _store_where(where))
         except Exception as exc:  # a dense failure degrades to BM25 only, never to no answer
             log.warning("dense search failed, using BM25 only: %s", exc)
+            if problems is not None:
+                problems.append(f"dense search unavailable: {exc}")
             return []
         out = []
         for chunk, sim in found:
@@ -148,6 +157,7 @@ class HybridRetriever:
         dense_text: str | None = None,
         pool: int | None = None,
         use_dense: bool = True,
+        problems: list[str] | None = None,
     ) -> list[Hit]:
         """The top-k chunks by weighted RRF of the BM25 and dense rankings."""
         if isinstance(query, QueryAnalysis):
@@ -158,7 +168,7 @@ class HybridRetriever:
             text = dense_text or query
         depth = pool or max(4 * k, 40)
         bm = self.bm25_search(weights, depth, where)
-        dn = self.dense_search(text, depth, where) if use_dense and text.strip() else []
+        dn = self.dense_search(text, depth, where, problems) if use_dense and text.strip() else []
         fused: dict[int, dict[str, float]] = {}
         for rank, (i, s) in enumerate(bm, start=1):
             d = fused.setdefault(i, {})

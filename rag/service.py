@@ -18,8 +18,8 @@ from typing import Any
 
 from ingest.records import Chunk, Report
 from rag.answer import cite_text, home_name
-from rag.chain import ChainDeps, build_chain, dense_text
-from rag.query import QueryContext, Synonyms, analyze
+from rag.chain import ChainDeps, build_chain, build_stream_chain, dense_text
+from rag.query import QueryContext, Synonyms, analyze, find_acronyms
 from rag.records import Answer
 from rag.resolve import ReportIndex
 from rag.retrieve import DenseSearch, HybridRetriever
@@ -104,6 +104,34 @@ class Service:
         return replace(answer, question=question if isinstance(question, str) else cleaned,
                        latency_ms=(time.perf_counter() - t0) * 1000.0)
 
+    def stream(self, question: str, history: list | None = None) -> Iterator[Any]:
+        """`ask`, streamed: `rag.llm.StreamEvent`s. In LLM mode "delta" events carry the model's
+        text as it is written (numbers already guarded); the last event is always "final" with
+        the Answer, and ``replaces=True`` when the streamed text must be replaced by it."""
+        from rag.llm import StreamEvent
+
+        t0 = time.perf_counter()
+        if isinstance(question, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
+            question = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in question)
+        cleaned, problem = check_input(question)
+        if problem is not None or cleaned is None:
+            yield StreamEvent("final", answer=self._message_answer(question, problem or "empty", t0))
+            return
+        streamed = False
+        try:
+            chain = build_stream_chain(self.deps)
+            for event in chain.stream({"question": cleaned, "history": list(history or []), "trace": []}):
+                if event.kind == "final":
+                    answer = replace(event.answer, question=question if isinstance(question, str) else cleaned,
+                                     latency_ms=(time.perf_counter() - t0) * 1000.0)
+                    yield replace(event, answer=answer)
+                    return
+                streamed = True
+                yield event
+        except Exception:
+            log.exception("answering %r failed", cleaned[:200])
+        yield StreamEvent("final", answer=self._message_answer(cleaned, "error", t0), replaces=streamed)
+
     def _message_answer(self, question: object, problem: str, t0: float) -> Answer:
         q = question if isinstance(question, str) else ""
         lang = detect_language(q[:MAX_QUESTION_CHARS]) if problem not in ("script", "binary") else "no"
@@ -169,11 +197,17 @@ def make_context(report: Report, chunks: Sequence[Chunk], analyzer: Analyzer | N
     import importlib.resources as resources
 
     data = json.loads(resources.files("rag").joinpath("synonyms.json").read_text(encoding="utf-8"))
+    glossary = resources.files("rag").joinpath("glossary_en.json")
+    if glossary.is_file():  # English -> the report's words; synonyms.json wins on a shared key
+        data = {**data, "en": {**json.loads(glossary.read_text(encoding="utf-8")).get("en", {}), **data.get("en", {})}}
     synonyms = Synonyms.load(analyzer, data)
     home = home_name(report).split()[0]
     homes = (home, home + "s", home.lower())
     municipalities = frozenset(m.lower() for m in data.get("_municipalities", ()))
-    return QueryContext(analyzer, synonyms, homes, municipalities)
+    labels = [r.label for t in report.tables for r in t.rows] + [r.section for t in report.tables for r in t.rows
+                                                                 if r.section]
+    acronyms = find_acronyms(analyzer, [p.text for p in report.passages], dict.fromkeys(labels))
+    return QueryContext(analyzer, synonyms, homes, municipalities, acronyms)
 
 
 def make_deps(
@@ -235,7 +269,10 @@ def build_service(settings: Settings) -> Service:
     except Exception as exc:
         raise ServiceError(f"Cannot open the index store ({settings.chroma_url or settings.data_dir}): {exc}") from None
     prefix = settings.collection_prefix
-    status = check_index(client, prefix, index_fingerprint_for(report, model_id), model_id)
+    try:
+        status = check_index(client, prefix, index_fingerprint_for(report, model_id), model_id)
+    except ConnectionError as exc:  # the Chroma server went away (the message names its URL)
+        raise ServiceError(str(exc)) from None
     if status == "missing":
         raise ServiceError(f"No search index in {settings.chroma_url or settings.data_dir}: {hint} first.")
     if status == "stale":

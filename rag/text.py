@@ -25,6 +25,7 @@ _DASH_BEFORE_DIGIT = re.compile(r"[\u2212\u2013](?=\s?\d)")
 _GROUPED_NUMBER = re.compile(r"(?<![\d,.])\d{1,3}(?: \d{3})+(?:,\d+)?(?![\d])")
 _TOKEN = re.compile(r"\d+(?:,\d+)?|[^\W\d_]+|\d+", re.UNICODE)
 
+
 def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -103,8 +104,10 @@ _HYPHENATED = re.compile(r"\b([^\W\d_]{2,})-([^\W\d_]{3,})\b", re.UNICODE)
 
 def hyphen_joins(text: str) -> list[tuple[str, str, str]]:
     """(first, second, joined) for words written with a hyphen ('TV-aksjonen' -> 'tvaksjonen')."""
-    return [(m.group(1).lower(), m.group(2).lower(), (m.group(1) + m.group(2)).lower())
-            for m in _HYPHENATED.finditer(clean(text))]
+    return [
+        (m.group(1).lower(), m.group(2).lower(), (m.group(1) + m.group(2)).lower())
+        for m in _HYPHENATED.finditer(clean(text))
+    ]
 
 
 def raw_tokens(text: str) -> list[str]:
@@ -219,7 +222,9 @@ class Analyzer:
             rstem = self.stem(right)
             if len(rstem) < 3 or len(right) < 4 or right in STOPWORDS or rstem in STOPWORDS:
                 continue
-            r_strength = 2 if self._known(right) else (1 if len(rstem) >= 5 and rstem in self._suffixes else 0)
+            r_strength = (
+                2 if self._known(right) else (1 if len(rstem) >= 5 and rstem in self._suffixes else 0)
+            )
             if not r_strength:
                 continue
             lefts = [left]
@@ -260,7 +265,10 @@ class Analyzer:
             low = second.lower()
             head = self.compound_head(low)
             if not head:  # no split known: a head that makes the first word a corpus word
-                head = next((low[i:] for i in range(2, len(low) - 3) if first.lower() + low[i:] in self.vocabulary), None)
+                head = next(
+                    (low[i:] for i in range(2, len(low) - 3) if first.lower() + low[i:] in self.vocabulary),
+                    None,
+                )
             if not head:
                 return m.group(0)
             return f"{first}{head} {sep.strip()} {second}"
@@ -298,12 +306,15 @@ class Analyzer:
         A hyphenated word also counts as the joined word ('Miljøfyrtårn-sertifisert')."""
         whole: set[str] = set()
         parts: set[str] = set()
+        compounds: set[tuple[str, tuple[str, ...]]] = set()
         for t in self.terms(text, STOPWORDS_REPORT):  # report text: "IT" is no English "it"
             whole.add(t.stem)
             parts.update(t.parts)
+            if t.parts:
+                compounds.add((t.stem, t.parts))
         for _, _, joined in hyphen_joins(text):
             whole.add(self.stem(joined))
-        return Field(frozenset(whole), frozenset(parts - whole))
+        return Field(frozenset(whole), frozenset(parts - whole), frozenset(compounds))
 
 
 @dataclass(frozen=True)
@@ -317,6 +328,23 @@ class Term:
 class Field:
     whole: frozenset[str]
     parts: frozenset[str] = frozenset()
+    # (compound stem, its part stems): lets separate question words that together name a
+    # compound ("interest income" -> rente + inntekt) count as the compound itself
+    compounds: frozenset[tuple[str, tuple[str, ...]]] = frozenset()
+
+    def assembled(self, stems: frozenset[str] | set[str]) -> frozenset[str]:
+        """Stems among `stems` that, all together, name every part of one of this field's
+        compounds ('plassert' + 'institusjon' -> 'institusjonsplasseringer')."""
+        out: set[str] = set()
+        for _, parts in self.compounds:
+            found = [_part_match(p, stems) for p in parts]
+            if all(found):
+                out.update(s for f in found for s in f)
+        return frozenset(out)
+
+    def assembled_words(self, stems: frozenset[str] | set[str]) -> frozenset[str]:
+        """This field's compound stems whose parts all occur among `stems`."""
+        return frozenset(w for w, parts in self.compounds if all(_part_match(p, stems) for p in parts))
 
     @property
     def all(self) -> frozenset[str]:
@@ -324,6 +352,16 @@ class Field:
 
     def __bool__(self) -> bool:
         return bool(self.whole or self.parts)
+
+
+def _part_match(part: str, stems: frozenset[str] | set[str]) -> frozenset[str]:
+    """The stems that are `part` itself or (5+ letters) a prefix relation of it
+    ('plasser' ~ 'plassering'), as in resolve.stem_credit."""
+    if part in stems:
+        return frozenset((part,))
+    if len(part) < 5:
+        return frozenset()
+    return frozenset(s for s in stems if len(s) >= 5 and (s.startswith(part) or part.startswith(s)))
 
 
 # --------------------------------------------------------------------------- numbers

@@ -106,11 +106,73 @@ def ask(question: str | None, as_json: bool, jsonl: bool, mode: str | None, data
         for answer in answer_lines(service, stream):
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
+    if not as_json and _streams_llm(service, settings):
+        _ask_streaming(service, question or "")
+        return
     answer = service.ask(question or "")
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
         click.echo(service.render_text(answer))
+
+
+_REPLACED_NOTE = {
+    "no": "(modellens tekst ble erstattet av det ekstraktive svaret)",
+    "en": "(the model's text was replaced by the extractive answer)",
+}
+
+
+def _streams_llm(service: Any, settings: Settings) -> bool:
+    """`rapport ask` streams the model's text in LLM mode (the service's own mode decides)."""
+    mode = getattr(getattr(service, "settings", None), "mode", None) or settings.mode
+    return mode == "llm" and callable(getattr(service, "stream", None))
+
+
+def _ask_streaming(service: Any, question: str) -> None:
+    """Print the model's guarded text as it arrives, then the rest of the final answer and its
+    sources. Output equals `service.render_text(answer)` when the model's text is kept; when the
+    guard rejected text already printed, a line break, a note and the final answer follow."""
+    shown = ""  # printed so far, without leading whitespace
+    held = ""  # trailing whitespace not printed yet (the answer may end there)
+    final: Any = None
+    events: Any = None
+    try:
+        events = service.stream(question)
+        for event in events:
+            if event.kind == "final":
+                final = event
+                break
+            text = event.text if event.kind == "delta" and isinstance(event.text, str) else ""
+            if not shown:
+                text = text.lstrip()
+            body = (held + text).rstrip()
+            held = (held + text)[len(body):]
+            if body:
+                click.echo(body, nl=False)  # click.echo flushes
+                shown += body
+    except Exception as exc:
+        if shown:
+            click.echo("")
+        raise UserError(f"Answering failed ({type(exc).__name__}); try again or use --mode extractive.") from None
+    finally:
+        close = getattr(events, "close", None)
+        if callable(close):
+            close()  # stops the model when the reply was cut short
+    answer = getattr(final, "answer", None)
+    if answer is None:
+        if shown:
+            click.echo("")
+        raise UserError("Answering failed (the answer stream ended without an answer).")
+    full = service.render_text(answer)
+    if not shown:
+        click.echo(full)
+    elif not final.replaces and full.startswith(shown):
+        click.echo(full[len(shown):])
+    else:
+        click.echo("")
+        if final.replaces and answer.citations:
+            click.echo(_REPLACED_NOTE["en" if answer.lang == "en" else "no"])
+        click.echo(full)
 
 
 @main.command(name="eval")
@@ -133,14 +195,15 @@ def eval_command(eval_file: Path | None, mode: str | None, out: Path | None, no_
 
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench.json"), help="Write the JSON figures here.")
-@click.option("--llm", is_flag=True, help="Also measure LLM mode.")
+@click.option("--llm", is_flag=True, help="Also measure LLM mode: time to first token, total, guard pass/fall-back.")
+@click.option("--llm-gguf", default=None, help="Local model for --llm: smollm2 | qwen-coder-1.5b | a .gguf path [env RAPPORT_LLM_GGUF].")
 @data_dir_option
 @embedding_option
-def bench(out: Path, llm: bool, data_dir: Path | None, embedding: str | None) -> None:
-    """Measure ingest time, index size, answer latency and memory."""
+def bench(out: Path, llm: bool, llm_gguf: str | None, data_dir: Path | None, embedding: str | None) -> None:
+    """Measure ingest time, index size, answer latency and memory (and LLM mode with --llm)."""
     from eval.bench import run_bench
 
-    settings = _settings(data_dir=data_dir, embedding=embedding)
+    settings = _settings(data_dir=data_dir, embedding=embedding, llm_gguf=llm_gguf)
     run_bench(settings, out=out, llm=llm, echo=click.echo)
 
 

@@ -42,6 +42,7 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)  # a secret: never in logs
     llm_gguf: Path | None = None  # local GGUF file served by xllamacpp
     llm_timeout_s: float = 60.0
+    llm_max_tokens: int = 160  # bound on each LLM reply (a longer one is cut off and rejected)
     # serving
     host: str = "127.0.0.1"
     port: int = 7860

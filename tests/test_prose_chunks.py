@@ -96,7 +96,7 @@ def test_every_passage_has_a_chapter(report: Report) -> None:
         assert p.chapter in report.chapters, p.lines
         assert p.chapter.lines[0] <= p.lines[0] <= p.chapter.lines[1], p.lines
         assert p.text.strip() and p.raw.strip()
-        assert p.kind in ("paragraph", "bullet")
+        assert p.kind in ("paragraph", "bullet", "footnote")
 
 
 def test_passages_stay_in_their_chapter_and_skip_headings(report: Report) -> None:
@@ -123,6 +123,8 @@ def test_no_passage_takes_a_table_line(report: Report) -> None:
         for n in range(t.lines[0], t.lines[1] + 1):
             in_table[n] = t.cite_number
     for p in report.passages:
+        if p.kind == "footnote":  # a table's footnote: printed under its rows, inside its span
+            continue
         lines = passage_lines(report, p)
         taken = [n for n in lines if n in in_table]
         assert not taken, (p.lines, taken, p.text[:80])
@@ -131,6 +133,29 @@ def test_no_passage_takes_a_table_line(report: Report) -> None:
                 assert p.lines[0] < t.lines[0] and t.lines[1] < p.lines[1], (p.lines, t.cite_number)
     around_5 = next(p for p in report.passages if 654 in passage_lines(report, p))
     assert "På den annen side har også pandemien forårsaket mindreutgifter" in around_5.text
+
+
+def test_table_footnotes_are_passages_under_the_tables_caption(report: Report) -> None:
+    """Footnotes hold facts no row holds ("Totalt 574 arrangementer ... ble avlyst"): each is a
+    passage (kind footnote) with its own lines, the caption as section, the marker left out."""
+    notes = [p for p in report.passages if p.kind == "footnote"]
+    assert len(notes) == sum(1 for t in report.tables for f in t.footnotes if len(f.text.split()) >= 3)
+    for t in report.tables:
+        for f in t.footnotes:
+            match = [p for p in notes if p.lines == f.lines]
+            if len(f.text.split()) >= 3:
+                assert len(match) == 1 and match[0].section == t.caption, (t.cite_number, f.marker)
+                assert t.lines[0] <= f.lines[0] and passage_lines(report, match[0])
+                assert not match[0].text.startswith(f.marker + " ")
+    cancelled = _passages_with(report, "ble avlyst i 2020")
+    assert any(p.kind == "footnote" and "574" in p.text for p in cancelled)
+
+
+def test_a_prose_line_that_wraps_after_a_number_is_kept(report: Report) -> None:
+    """'... og det ble spilt inn 20' / 'episoder fra juni til desember.' is one sentence, not a
+    running chapter head ('ÅRSBERETNING02') to skip."""
+    (p,) = _passages_with(report, "spilt inn 20 episoder")
+    assert "ÅRSBERETNING02" not in " ".join(x.text for x in report.passages)
 
 
 def test_no_table_number_leaks_into_prose(report: Report) -> None:

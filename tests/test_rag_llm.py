@@ -34,6 +34,9 @@ class _Exploding(FakeListChatModel):
     def _call(self, *args: Any, **kwargs: Any) -> str:
         raise AssertionError("the model must not be called")
 
+    def _stream(self, *args: Any, **kwargs: Any):
+        raise AssertionError("the model must not be called")
+
 
 def test_model_answer_with_exact_numbers_is_kept():
     reply = "Netto driftsresultat i regnskapet for 2020 var -679,4 mill. kr, mot -237,0 mill. kr i budsjettet [1][2]."
@@ -47,7 +50,11 @@ def test_model_answer_with_exact_numbers_is_kept():
 
 
 def test_a_number_not_in_the_sources_falls_back_to_extractive():
-    svc = _llm_service(FakeListChatModel(responses=["Netto driftsresultat var -679,4 mill. kr i 2020, altså -680 mill. kr [1]."]))
+    svc = _llm_service(
+        FakeListChatModel(
+            responses=["Netto driftsresultat var -679,4 mill. kr i 2020, altså -680 mill. kr [1]."]
+        )
+    )
     ans = svc.ask("Hva var netto driftsresultat i 2020?")
     assert "-680" not in ans.answer
     assert "-679,4" in ans.answer and ans.mode == "llm"
@@ -55,7 +62,9 @@ def test_a_number_not_in_the_sources_falls_back_to_extractive():
 
 
 def test_a_dropped_sign_is_caught():
-    svc = _llm_service(GenericFakeChatModel(messages=iter([AIMessage(content="Overskuddet var 679,4 mill. kr [1].")])))
+    svc = _llm_service(
+        GenericFakeChatModel(messages=iter([AIMessage(content="Overskuddet var 679,4 mill. kr [1].")]))
+    )
     ans = svc.ask("Hva var netto driftsresultat i 2020?")
     assert "extractive answer used" in ans.trace[-1] and "«Netto driftsresultat» i regnskapet" in ans.answer
 
@@ -63,7 +72,10 @@ def test_a_dropped_sign_is_caught():
 @pytest.mark.parametrize(
     ("reply", "why"),
     [
-        ("Svar:\n[1] Tabell 1, rad «Netto driftsresultat», kolonne «Regnskap 2020»: -679,4\nSvar:", "repeats the prompt"),
+        (
+            "Svar:\n[1] Tabell 1, rad «Netto driftsresultat», kolonne «Regnskap 2020»: -679,4\nSvar:",
+            "repeats the prompt",
+        ),
         ("Netto driftsresultat var -679,4 mill. kr. " + "Det var et godt år. " * 40, "too long"),
         ("Resultatet var godt i 2020 [1].", "number -679,4 is missing"),
         ("The net operating result for the year 2020 was -679,4 million kroner [1].", "wrong language"),
@@ -94,6 +106,9 @@ def test_model_failure_falls_back():
         def _call(self, *args: Any, **kwargs: Any) -> str:
             raise LLMError("endpoint down")
 
+        def _stream(self, *args: Any, **kwargs: Any):
+            raise LLMError("endpoint down")
+
     svc = _llm_service(Broken(responses=["x"]))
     ans = svc.ask("Hva var netto driftsresultat i 2020?")
     assert "-679,4" in ans.answer and "llm: failed (LLMError: endpoint down)" in ans.trace[-1]
@@ -109,23 +124,26 @@ def test_english_prompt_and_answer():
     seen: list[Any] = []
 
     class Recorder(FakeListChatModel):
-        def _call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        def _stream(self, messages: Any, *args: Any, **kwargs: Any):
             seen.append(messages)
-            return "The net operating result in the 2020 accounts was -679,4 mill. kr [1]."
+            return super()._stream(messages, *args, **kwargs)
 
-    svc = _llm_service(Recorder(responses=["unused"]))
+    reply = "The net operating result in the 2020 accounts was -679,4 mill. kr [1]."
+    svc = _llm_service(Recorder(responses=[reply]))
     ans = svc.ask("What was the net operating result (netto driftsresultat) in 2020?")
-    system, user = seen[0]
+    system, example_q, example_a, user = seen[0]
     assert isinstance(system, SystemMessage) and "exactly" in system.content
+    assert isinstance(example_q, HumanMessage) and isinstance(example_a, AIMessage)
     assert isinstance(user, HumanMessage)
     assert "[1] Table 1, row «Netto driftsresultat», column «Regnskap 2020»: -679,4 mill. kr" in user.content
+    assert "The answer is -679,4 mill. kr [1]." in user.content  # the resolved value and its citation
     assert ans.answer.startswith("The net operating result") and "Sources: [1] Table 1" in ans.answer
 
 
 def test_numbers_in_text_both_styles():
     got = numbers_in_text("Svar: -1 878,6 og 7,02 % mot 1,234.5 og 2020 [3].")
-    assert [v for _, v in got] == [1234.5, -1878.6, 7.02, 2020.0]
-    assert guard("det var 442,4 og 2020", {442.4, 2020.0}) == []
+    assert [v for _, v in got] == [-1878.6, 7.02, 1234.5, 2020.0]
+    assert guard("det var 442,4 og 2020", {442.4}) == []
     assert guard("det var 442 mill.", {442.4}) == ["442"]
 
 
@@ -134,7 +152,9 @@ def test_openai_compatible_chat_over_httpx(monkeypatch):
 
     def fake_post(url: str, json: dict[str, Any], headers: dict[str, str], timeout: float) -> httpx.Response:
         calls.append({"url": url, "json": json, "headers": headers, "timeout": timeout})
-        return httpx.Response(200, json={"choices": [{"message": {"content": "hei"}}]}, request=httpx.Request("POST", url))
+        return httpx.Response(
+            200, json={"choices": [{"message": {"content": "hei"}}]}, request=httpx.Request("POST", url)
+        )
 
     monkeypatch.setattr(httpx, "post", fake_post)
     chat = OpenAICompatibleChat(base_url="http://127.0.0.1:8080/v1/", model="m", api_key="k", timeout_s=5)

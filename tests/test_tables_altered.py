@@ -270,6 +270,18 @@ def test_header_names_split_differently(text: str, original: Report) -> None:
     assert _cells(t) == _cells(original.table(7))
 
 
+def test_header_that_cannot_be_read_marks_every_row_uncertain(text: str, original: Report) -> None:
+    """Two names over three numeric columns: the columns get placeholder names and every row says
+    why it cannot be trusted (the answers then warn), instead of guessing which number is which."""
+    lines = _lines(text)
+    _edit_line(lines, 884, "Budsjett 2020 Regnskap 2020 Avvik", "Budsjett Regnskap")
+    t = _parse(lines).table(6)
+    assert t.columns == ("Kolonne 1", "Kolonne 2", "Kolonne 3")
+    assert all(r.uncertain and "kolonnenavnene" in (r.reason or "") for r in t.rows)
+    assert [[c.value for c in r.cells] for r in t.rows] == [[c.value for c in r.cells] for r in original.table(6).rows]
+    assert not any(r.uncertain for r in original.table(6).rows)
+
+
 def test_every_table_renumbered(text: str, original: Report) -> None:
     """All 27 captions get number + 100 (the prose 'Tabell 9 viser at ...' on line 2081 is left alone)."""
     import re

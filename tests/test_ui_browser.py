@@ -2,11 +2,13 @@
 click the chip, see the highlighted cell; also escaping, feedback, English and phone width.
 
 Needs `apt-get install -y chromium chromium-driver` and `pip install playwright` (no
-`playwright install`: the Debian browser is used). Writes docs/screenshot.png.
+`playwright install`: the Debian browser is used). Writes a screenshot to the test's tmp dir, or
+to docs/screenshot.png with RAPPORT_UPDATE_SCREENSHOT=1 (so a test run leaves the tree clean).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,7 +87,7 @@ def ask(page: Any, question: str) -> None:
     box.press("Enter")
 
 
-def test_ask_click_chip_see_highlighted_cell(page: Any, served: tuple[str, Settings]) -> None:
+def test_ask_click_chip_see_highlighted_cell(page: Any, served: tuple[str, Settings], tmp_path: Path) -> None:
     url, settings = served
     page.goto(url)
     ask(page, "Hva var netto driftsresultat i 2020?")
@@ -122,8 +124,10 @@ def test_ask_click_chip_see_highlighted_cell(page: Any, served: tuple[str, Setti
         page.wait_for_timeout(100)
     assert [e.vote for e in store.entries()][-1:] == ["up"]
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shot = SCREENSHOT if os.environ.get("RAPPORT_UPDATE_SCREENSHOT") == "1" else tmp_path / "screenshot.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 

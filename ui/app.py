@@ -1,8 +1,9 @@
 """The browser app: a Gradio chat that shows its sources, a table lookup for staff, and `/ask`.
 
 `create_app(service, settings)` builds the Blocks from any object with `.ask(question, history)`
-and `.report` (tests pass a fake); `serve(settings, echo)` builds the real service, building the
-index first when there is none, and launches.
+and `.report` (tests pass a fake); in LLM mode a service with `.stream(question, history)` (see
+rag.service.Service.stream) has the model's text shown as it is written. `serve(settings, echo)`
+builds the real service, building the index first when there is none, and launches.
 
 This module has no `from __future__ import annotations`: Gradio reads the handlers' type hints
 (gr.SelectData, gr.LikeData, the `/ask` signature) at runtime.
@@ -49,6 +50,34 @@ class AskService(Protocol):
     def report(self) -> Report: ...
 
     def ask(self, question: str, history: list | None = None) -> Answer: ...
+
+
+# Shown under the final answer when the guard rejected text the model had already streamed.
+_REPLACED_NOTE = {
+    "no": "(modellens tekst ble erstattet av det ekstraktive svaret)",
+    "en": "(the model's text was replaced by the extractive answer)",
+}
+
+
+def streams_llm(service: object, settings: Settings) -> bool:
+    """True when the chat should stream the model's text: LLM mode and a service with `.stream`.
+    The service's own settings decide the mode when it has them; otherwise the app's do."""
+    mode = getattr(getattr(service, "settings", None), "mode", None) or settings.mode
+    return mode == "llm" and callable(getattr(service, "stream", None))
+
+
+def render_streaming_html(text: str) -> str:
+    """The model's text while it is being written: escaped plain text, no number or sources yet."""
+    body = render.esc_multiline(text.lstrip())
+    return f'<div class="answer streaming" aria-busy="true"><p class="answer-text">{body}</p></div>'
+
+
+def with_note_html(answer_html: str, note: str) -> str:
+    """`answer_html` (render.render_answer_html) with a small escaped note as its last paragraph."""
+    note_html = f'<p class="answer-note"><small>{render.esc(note)}</small></p>'
+    if answer_html.endswith("</div>"):
+        return answer_html[: -len("</div>")] + note_html + "</div>"
+    return answer_html + note_html
 
 
 class QuestionError(ValueError):
@@ -328,6 +357,103 @@ def create_app(
 
         # ------------------------------------------------------------ chat
 
+        def fake_stream(answer: Answer, messages: list, turn_list: list, lang: str) -> Iterator[tuple]:
+            """The finished answer's text a few words at a time (extractive mode, and LLM mode
+            when the model wrote nothing before the final answer)."""
+            keep = gr.skip()
+            steps = render.stream_steps(answer.answer or "")
+            for partial in steps[:-1]:
+                messages[-1] = {
+                    "role": "assistant",
+                    "content": render.render_answer_html(answer, lang, text=partial),
+                }
+                yield messages[:], turn_list[:], keep, keep, keep, keep
+                if stream_delay_s:
+                    time.sleep(stream_delay_s)
+
+        def final_outputs(
+            q: str, answer: Answer, messages: list, turn_list: list, lang: str, note: str | None = None
+        ) -> tuple:
+            """The chat outputs for a finished answer: number, text, chips, first source, JSON."""
+            keep = gr.skip()
+            choices = render.chip_choices(answer.citations, lang)
+            content = render.render_answer_html(answer, lang)
+            messages[-1] = {
+                "role": "assistant",
+                "content": with_note_html(content, note) if note else content,
+                "options": [{"label": label, "value": key} for label, key in choices],
+            }
+            turn_list.append({"question": q, "answer": answer, "msg_index": len(messages) - 1})
+            first = choices[0][1] if choices else None
+            return (
+                messages,
+                turn_list,
+                keep,
+                gr.update(choices=choices, value=first),
+                _source_for_key(report, first, lang)
+                if first
+                else render.render_notice_html(t("source_empty", lang)),
+                _answer_json_text(answer),
+            )
+
+        def respond_llm(q: str, messages: list, turn_list: list, lang: str) -> Iterator[tuple]:
+            """LLM mode: the model's (guarded) text as it arrives, then the final answer, which
+            replaces the streamed text; a note says so when the guard rejected that text."""
+            keep = gr.skip()
+            shown = ""
+            final: Any = None
+            events: Any = None
+            try:
+                events = service.stream(q, history_for(turn_list))  # type: ignore[attr-defined]
+                for event in events:
+                    kind = getattr(event, "kind", None)
+                    if kind == "final":
+                        final = event
+                        break
+                    text = getattr(event, "text", "") if kind == "delta" else ""
+                    if not isinstance(text, str) or not text:
+                        continue
+                    shown += text
+                    if not shown.strip():
+                        continue
+                    messages[-1] = {"role": "assistant", "content": render_streaming_html(shown)}
+                    yield messages[:], turn_list[:], keep, keep, keep, keep
+            except Exception:
+                log.exception("answering %r failed", q[:200])
+                final = None
+            finally:
+                close = getattr(events, "close", None)
+                if callable(close):
+                    try:
+                        close()  # stops the model when the reply was cut short (e.g. the tab closed)
+                    except Exception:
+                        log.exception("closing the answer stream failed")
+            answer = getattr(final, "answer", None)
+            if not isinstance(answer, Answer):
+                if final is not None:
+                    log.error("the answer stream for %r ended without an answer", q[:200])
+                messages[-1] = {
+                    "role": "assistant",
+                    "content": render.render_error_html(t("error_service", lang)),
+                }
+                yield messages[:], turn_list[:], "", keep, keep, keep
+                return
+            try:
+                streamed = bool(shown.strip())
+                if not streamed:
+                    yield from fake_stream(answer, messages, turn_list, lang)
+                note = None
+                if streamed and getattr(final, "replaces", False) and answer.citations:
+                    note = _REPLACED_NOTE["en" if answer.lang == "en" else "no"]
+                yield final_outputs(q, answer, messages, turn_list, lang, note)
+            except Exception:
+                log.exception("showing the answer to %r failed", q[:200])
+                messages[-1] = {
+                    "role": "assistant",
+                    "content": render.render_error_html(t("error_service", lang)),
+                }
+                yield messages, turn_list, "", keep, keep, keep
+
         def respond(text: str, messages: list, turn_list: list, lang: str) -> Iterator[tuple]:
             lang = norm_lang(lang)
             messages = list(messages or [])
@@ -353,6 +479,9 @@ def create_app(
             messages.append({"role": "user", "content": render.render_question_html(q)})
             messages.append({"role": "assistant", "content": render.render_pending_html(lang)})
             yield messages[:], turn_list[:], "", keep, keep, keep
+            if streams_llm(service, settings):
+                yield from respond_llm(q, messages, turn_list, lang)
+                return
             try:
                 answer = service.ask(q, history_for(turn_list))
             except Exception:
@@ -364,33 +493,8 @@ def create_app(
                 yield messages[:], turn_list[:], "", keep, keep, keep
                 return
             try:
-                steps = render.stream_steps(answer.answer or "")
-                for partial in steps[:-1]:
-                    messages[-1] = {
-                        "role": "assistant",
-                        "content": render.render_answer_html(answer, lang, text=partial),
-                    }
-                    yield messages[:], turn_list[:], keep, keep, keep, keep
-                    if stream_delay_s:
-                        time.sleep(stream_delay_s)
-                choices = render.chip_choices(answer.citations, lang)
-                messages[-1] = {
-                    "role": "assistant",
-                    "content": render.render_answer_html(answer, lang),
-                    "options": [{"label": label, "value": key} for label, key in choices],
-                }
-                turn_list.append({"question": q, "answer": answer, "msg_index": len(messages) - 1})
-                first = choices[0][1] if choices else None
-                yield (
-                    messages,
-                    turn_list,
-                    keep,
-                    gr.update(choices=choices, value=first),
-                    _source_for_key(report, first, lang)
-                    if first
-                    else render.render_notice_html(t("source_empty", lang)),
-                    _answer_json_text(answer),
-                )
+                yield from fake_stream(answer, messages, turn_list, lang)
+                yield final_outputs(q, answer, messages, turn_list, lang)
             except Exception:
                 log.exception("showing the answer to %r failed", q[:200])
                 messages[-1] = {
@@ -679,13 +783,26 @@ def is_exposed(host: str) -> bool:
         return True  # a host name: assume it is reachable
 
 
+async def _invalid_request(request: Any, exc: Exception) -> Any:
+    """422 for a request FastAPI could not validate. FastAPI's own handler echoes the body and
+    fails with a 500 on bytes that are not UTF-8; this one names only where and what failed."""
+    from fastapi.responses import JSONResponse
+
+    errors = getattr(exc, "errors", list)()
+    detail = [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in errors]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def launch(
     demo: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool = False, quiet: bool = False
 ) -> tuple[Any, str, str]:
     """Start the server for `demo` with the app's CSS, login and address. Returns Gradio's
     (app, local_url, share_url)."""
+    from fastapi.exceptions import RequestValidationError
+
     auth = auth_pair(settings)
     return demo.launch(
+        app_kwargs={"exception_handlers": {RequestValidationError: _invalid_request}},
         server_name=settings.host,
         server_port=settings.port,
         auth=auth,
