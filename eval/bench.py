@@ -150,6 +150,7 @@ def llm_outcome(trace: tuple[str, ...] | list[str]) -> tuple[str, str | None]:
         ("wrong language", "wrong language"),
         ("too long", "too long"),
         ("empty reply", "empty reply"),
+        ("does not name what the number is", "does not name the row"),
     )
     return "fallback", next((short for key, short in reasons if key in last), last[:60] or "no llm step")
 

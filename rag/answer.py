@@ -114,15 +114,25 @@ def tr(lang: str, key: str, **kw: object) -> str:
     return _T["en" if lang == "en" else "no"][key].format(**kw)
 
 
-def unit_text(unit: str | None, raw: str, label: str = "") -> str:
-    """' mill. kr' for a table unit, '' when the printed value carries its own unit (%, mill.).
-    A row "per innbygger" is not in millions even when the table's unit says so."""
-    if not unit or re.search(r"%|mill|mrd|kr|mnd", raw, re.I):
-        return ""
+def row_unit(unit: str | None, label: str = "") -> str | None:
+    """The unit of a row's figures: the table's, except that a row "per innbygger" is not in
+    millions even when the table's unit says so ('Mill. 2020-kr' -> '2020-kr per innbygger')."""
+    if not unit:
+        return None
     u = unit.strip().rstrip(".")
     if re.search(r"\bper\b", label, re.I):
         u = re.sub(r"(?i)^mill\.?\s*", "", u)
-        return f" ({u} {label[label.lower().index('per'):]})" if u else ""
+        return f"{u} {label[label.lower().index('per'):]}" if u else None
+    return u
+
+
+def unit_text(unit: str | None, raw: str, label: str = "") -> str:
+    """' mill. kr' for a table unit, '' when the printed value carries its own unit (%, mill.)."""
+    u = row_unit(unit, label)
+    if not u or re.search(r"%|mill|mrd|kr|mnd", raw, re.I):
+        return ""
+    if re.search(r"\bper\b", label, re.I):
+        return f" ({u})"
     u = u[0].lower() + u[1:] if u[:1].isupper() and not u[:2].isupper() else u
     return " " + u
 
@@ -259,7 +269,7 @@ def write_table(fact: TableFact, lang: str) -> Written:
         why = f" ({ref.row.reason})" if ref.row.reason else ""
         parts.append(tr(lang, "uncertain", why=why))
     parts.append(f"{tr(lang, 'source')}: {cite_text(cites[0], lang)}.")
-    unit = t.unit.strip() if t.unit else ("%" if "%" in fact.value_raw else None)
+    unit = row_unit(t.unit, ref.row.label) or ("%" if "%" in fact.value_raw else None)
     return Written(" ".join(parts), tuple(cites), fact.value, fact.value_raw, unit)
 
 

@@ -97,13 +97,17 @@ def step_write(state: State, deps: ChainDeps) -> State:
     return state
 
 
-def build_chain(deps: ChainDeps) -> Runnable[State, State]:
+def _find_steps(deps: ChainDeps) -> Runnable[State, State]:
+    """analyze -> retrieve -> resolve: what both chains share."""
     return (
         RunnableLambda(partial(step_analyze, deps=deps), name="analyze")
         | RunnableLambda(partial(step_retrieve, deps=deps), name="retrieve")
         | RunnableLambda(partial(step_resolve, deps=deps), name="resolve")
-        | RunnableLambda(partial(step_write, deps=deps), name="write")
     )
+
+
+def build_chain(deps: ChainDeps) -> Runnable[State, State]:
+    return _find_steps(deps) | RunnableLambda(partial(step_write, deps=deps), name="write")
 
 
 def step_write_stream(states: Iterator[State], deps: ChainDeps) -> Iterator[Any]:
@@ -125,9 +129,4 @@ def step_write_stream(states: Iterator[State], deps: ChainDeps) -> Iterator[Any]
 
 def build_stream_chain(deps: ChainDeps) -> Runnable[State, Any]:
     """The same steps with a streaming write: ``.stream(input)`` yields `rag.llm.StreamEvent`s."""
-    return (
-        RunnableLambda(partial(step_analyze, deps=deps), name="analyze")
-        | RunnableLambda(partial(step_retrieve, deps=deps), name="retrieve")
-        | RunnableLambda(partial(step_resolve, deps=deps), name="resolve")
-        | RunnableGenerator(partial(step_write_stream, deps=deps), name="write")
-    )
+    return _find_steps(deps) | RunnableGenerator(partial(step_write_stream, deps=deps), name="write")

@@ -401,7 +401,22 @@ def reply_problem(text: str, extractive: Answer, question: str = "") -> str | No
     words = re.findall(r"[^\W\d_]+", text)
     if len(words) >= 6 and detect_language(text) != _lang(extractive):
         return "wrong language"
+    label = _unnamed_label(text, extractive)
+    if label:
+        return f"it does not name what the number is («{label}»)"
     return None
+
+
+def _unnamed_label(text: str, extractive: Answer) -> str | None:
+    """The cited row's label when a Norwegian reply uses none of its words (a right number beside
+    a made-up name passes the number guard: 'Svartighetsfölter i 2020 var -679,4 mill. kr').
+    Words match on their first six letters (inflections); English replies translate the label."""
+    cite = extractive.citations[0] if extractive.citations else None
+    if cite is None or cite.table is None or not cite.row or _lang(extractive) != "no":
+        return None
+    label_words = {w.lower()[:6] for w in re.findall(r"[^\W\d_]{4,}", cite.row)}
+    said = {w.lower()[:6] for w in re.findall(r"[^\W\d_]{4,}", text)}
+    return None if not label_words or label_words & said else cite.row
 
 
 # --------------------------------------------------------------------------- incremental guard

@@ -31,7 +31,7 @@ _KIND_WORDS = {
     "comment": ("kommentar", "merknad"),
 }
 TABLE_MARGIN = 0.2  # tables win unless the text covers the question clearly better (exact figures first)
-_TOTAL_RE = re.compile(r"\b(sum|summen|totalt?|totale|samlet|samlede|til sammen|i alt|alle|in total|overall|combined)\b", re.I)
+_TOTAL_RE = re.compile(r"\b(sum|summen|totalt?|totale|samlet|samlede|til sammen|i alt|alle|in total|overall|combined|altogether|add(?:ed|s)? up)\b", re.I)
 
 
 # --------------------------------------------------------------------------- report index
@@ -988,8 +988,9 @@ def _pick_number(text: str, a: QueryAnalysis, weights: Weights, analyzer: Analyz
             s -= 1.0
         if _CHANGE_BEFORE.search(n.before):
             s += 1.0 if asks_change else -1.5
-        if "budsjett" not in a.intents and re.search(r"budsjett|budget", n.before, re.I):
-            s -= 1.5  # a budget figure, and the question does not ask for the budget
+        clause = text[max(text.rfind(". ", 0, n.start), text.rfind(", ", 0, n.start), 0) : n.start]
+        if "budsjett" not in a.intents and re.search(r"budsjett|budget", clause, re.I):
+            s -= 1.5  # "Budsjettet for ... var ... N": a budget figure, and the budget is not asked for
         own = _sentence_around(text, n.start)
         if not re.search(r"snitt|average|mean", a.text, re.I) and re.search(r"gjennomsnitt|i snitt|on average", own, re.I):
             s -= 1.0  # an average over years, and the question does not ask for an average
@@ -1164,11 +1165,14 @@ def prose_missing_years(idx: ReportIndex, a: QueryAnalysis, fact: ProseFact) -> 
     if before:
         context |= {int(y) for y in _YEAR_IN.findall(before[0].text)}
     passage_years = {int(y) for y in _YEAR_IN.findall(first.passage.text)}
+    # "300 mill. lavere enn i 2019": a comparison with an earlier year speaks of the report's year
+    compares_back = bool(re.search(r"\b(?:enn|than|sammenlignet med|compared (?:to|with)|fra|from)\s+(?:i\s+|in\s+)?"
+                                   r"((?:19|20)\d{2})\b", fact.text, re.I))
     out = []
     for y in a.years:
         if y in context:
             continue
-        if y == idx.report_year and (not (sentence_years - {y}) or y in passage_years):
+        if y == idx.report_year and (not (sentence_years - {y}) or y in passage_years or compares_back):
             continue
         out.append(y)
     return out

@@ -291,3 +291,35 @@ def test_a_fact_only_a_table_footnote_holds_is_answered_from_the_altered_text(al
     a = altered_footnote_service.ask(question)
     assert not a.abstained and a.value == 612
     assert "612 arrangementer" in a.citations[0].quote and a.citations[0].table is None
+
+
+def test_a_comparison_with_last_year_speaks_of_the_reports_year():
+    svc = small_service(_with_passage(
+        "Skatteinngangen ble 300 mill. lavere enn i 2019, en prosentvis nedgang på 4,4 prosent."
+    ), dense=False)
+    a = svc.ask("Hvor stor prosentvis nedgang var det i skatteinngangen fra 2019 til 2020?")
+    assert not a.abstained and a.value == 4.4
+
+
+def test_a_budget_figure_is_not_the_amount_spent():
+    svc = small_service(_with_passage(
+        "Budsjettet for ordførerens representasjonskonto var i 2020 på til sammen 2 835 000 kroner, "
+        "og av dette ble 303 734 kroner brukt."
+    ), dense=False)
+    assert svc.ask("Hvor mye ble brukt av ordførerens representasjonskonto i 2020?").value == 303734
+    assert svc.ask("Hva var budsjettet for ordførerens representasjonskonto i 2020?").value == 2835000
+
+
+@pytest.mark.parametrize(
+    ("unit", "label", "expected"),
+    [
+        ("Mill. 2020-kr", "Sum lånegjeld, per innbygger", "2020-kr per innbygger"),
+        ("Mill. kr.", "Netto driftsresultat", "Mill. kr"),
+        (None, "Sykefravær", None),
+        ("Mill. kr", "Tilskudd (kroner) per medlem", "kr per medlem"),
+    ],
+)
+def test_the_json_unit_of_a_per_row_is_not_the_tables_millions(unit, label, expected):
+    from rag.answer import row_unit
+
+    assert row_unit(unit, label) == expected

@@ -232,6 +232,8 @@ def test_citing_a_fact_that_was_not_given_is_rejected() -> None:
         ("-679,4 mill. kr [1].", "not a sentence"),
         ("Hva var netto driftsresultat i 2020? Det var -679,4 mill. kr [1].", "repeats the question"),
         ("Svaret er -679,4 mill. kr [1]. Skriv det som en hel setning.", "repeats the prompt"),
+        # the right number beside a made-up name (seen with SmolLM2 on a cold server)
+        ("Svartighetsfölter i 2020 var -679,4 mill. kr [1].", "does not name what the number is"),
     ],
 )
 def test_degenerate_replies_are_rejected(reply: str, why: str) -> None:

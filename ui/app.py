@@ -396,6 +396,12 @@ def create_app(
                 _answer_json_text(answer),
             )
 
+        def error_outputs(messages: list, turn_list: list, lang: str) -> tuple:
+            """The chat with the last answer replaced by the service error message (no traceback)."""
+            messages[-1] = {"role": "assistant", "content": render.render_error_html(t("error_service", lang))}
+            keep = gr.skip()
+            return messages[:], turn_list[:], "", keep, keep, keep
+
         def respond_llm(q: str, messages: list, turn_list: list, lang: str) -> Iterator[tuple]:
             """LLM mode: the model's (guarded) text as it arrives, then the final answer, which
             replaces the streamed text; a note says so when the guard rejected that text."""
@@ -432,11 +438,7 @@ def create_app(
             if not isinstance(answer, Answer):
                 if final is not None:
                     log.error("the answer stream for %r ended without an answer", q[:200])
-                messages[-1] = {
-                    "role": "assistant",
-                    "content": render.render_error_html(t("error_service", lang)),
-                }
-                yield messages[:], turn_list[:], "", keep, keep, keep
+                yield error_outputs(messages, turn_list, lang)
                 return
             try:
                 streamed = bool(shown.strip())
@@ -448,11 +450,7 @@ def create_app(
                 yield final_outputs(q, answer, messages, turn_list, lang, note)
             except Exception:
                 log.exception("showing the answer to %r failed", q[:200])
-                messages[-1] = {
-                    "role": "assistant",
-                    "content": render.render_error_html(t("error_service", lang)),
-                }
-                yield messages, turn_list, "", keep, keep, keep
+                yield error_outputs(messages, turn_list, lang)
 
         def respond(text: str, messages: list, turn_list: list, lang: str) -> Iterator[tuple]:
             lang = norm_lang(lang)
@@ -486,22 +484,14 @@ def create_app(
                 answer = service.ask(q, history_for(turn_list))
             except Exception:
                 log.exception("answering %r failed", q[:200])
-                messages[-1] = {
-                    "role": "assistant",
-                    "content": render.render_error_html(t("error_service", lang)),
-                }
-                yield messages[:], turn_list[:], "", keep, keep, keep
+                yield error_outputs(messages, turn_list, lang)
                 return
             try:
                 yield from fake_stream(answer, messages, turn_list, lang)
                 yield final_outputs(q, answer, messages, turn_list, lang)
             except Exception:
                 log.exception("showing the answer to %r failed", q[:200])
-                messages[-1] = {
-                    "role": "assistant",
-                    "content": render.render_error_html(t("error_service", lang)),
-                }
-                yield messages, turn_list, "", keep, keep, keep
+                yield error_outputs(messages, turn_list, lang)
 
         chat_outputs = [chatbot, turns, question, chips, source_html, raw_json]
         gr.on(
