@@ -128,6 +128,7 @@ def alter(text: str, items: Sequence[dict[str, Any]]) -> tuple[str, list[dict[st
     altered_text = "\n".join(lines)
 
     changed: list[dict[str, Any]] = []
+    dropped: list[str] = []  # items whose computed expectation an edit invalidated
     out_items = []
     for item in items:
         new_item = dict(item)
@@ -151,12 +152,20 @@ def alter(text: str, items: Sequence[dict[str, Any]]) -> tuple[str, list[dict[st
                     "old_still_printed_elsewhere": old_printed,
                     "original_line": original_lines[line_no - 1],
                 })
+            elif expected is not None and not any(
+                    close(abs(expected), abs(v)) for v in (parse_number(t.group(0)) for t in number_tokens(lines[line_no - 1]))
+                    if v is not None):
+                # computed from cells of this line (a difference), one of which changed: the old
+                # expectation is no longer right and the new one is not printed anywhere
+                new_item["answer_number"] = None
+                new_item.pop("alt_numbers", None)
+                dropped.append(str(item["id"]))
         out_items.append(new_item)
     note = {
         "tables_renumbered": len(numbers), "prose_references_renumbered": refs, "offset": OFFSET,
         "table_cell_items": sum(1 for i in items if i.get("kind") == "table_cell"),
         "eligible_table_cell_items": len(eligible), "lines_changed": len(edits),
-        "chosen_items": chosen, "changed_items": changed,
+        "chosen_items": chosen, "changed_items": changed, "expectations_dropped": dropped,
         "note": "changed rows no longer add up (sums/differences on the row or in totals keep the old figures)",
     }
     return altered_text, out_items, note
@@ -257,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     changed = note["changed_items"]
     print(f"Altered report: {altered_source} ({note['tables_renumbered']} captions +{OFFSET}, "
           f"{note['prose_references_renumbered']} prose references, {note['lines_changed']} lines with a changed number, "
-          f"{len(changed)} eval items now expect a new number)")
+          f"{len(changed)} eval items now expect a new number, {len(note['expectations_dropped'])} computed "
+          f"expectations dropped because an operand changed: {', '.join(note['expectations_dropped']) or '-'})")
     print(f"Altered eval set: {altered_eval}")
 
     reports = {}

@@ -46,7 +46,11 @@ def decide(a: QueryAnalysis, res: Resolution, idx: ReportIndex) -> Verdict:
         return Verdict(True, "nothing", None, None)
     missing = _missing_years(a, fact, idx)
     if missing:
-        return Verdict(True, "year", ", ".join(str(y) for y in missing), _nearest_in_time(res, missing) or nearest)
+        # name the years the question wrote ("2000", not the 1999 of "ett år før"): the answer
+        # shows no number the question or the sources do not
+        named = [y for y in missing if str(y) in a.text]
+        return Verdict(True, "year", ", ".join(str(y) for y in named) or None,
+                       _nearest_in_time(res, missing) or nearest)
     if fact.key_credit < MIN_KEY_CREDIT:
         return Verdict(True, "coverage", f"key word {fact.key_credit:.2f}", nearest)
     if isinstance(fact, TableFact):

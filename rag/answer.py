@@ -35,6 +35,8 @@ _T = {
             "{a_col} {a_raw} minus {b_col} {b_raw} = {v}."
         ),
         "computed_lead": "Forskjellen for {label} ({a_col} minus {b_col}) er {v}{unit}.",
+        "spent_lead": "{label} brukte {v}{unit} (regnet ut: {a_col} {a_raw} minus {b_col} {b_raw}; "
+                      "tabellen viser mindreforbruk som positivt tall). Rapporten oppgir ikke beløpet direkte.",
         "diff_lead": "{label}, kolonne «{col}»: {v}{unit}",
         "cell_lead_col": "{label}, kolonne «{col}»: {v}{unit}.",
         "cell_lead": "{label} {when} var {v}{unit}",
@@ -48,6 +50,7 @@ _T = {
         "other_figure_table": "Tabell {n}, rad «{row}», kolonne «{col}» viser {v}.",
         "abstain_other": "Rapporten gjelder {home} og har ikke tall for {what}.",
         "abstain_year": "Rapporten har ikke tall for {y} for dette.",
+        "abstain_year_unnamed": "Rapporten har ikke tall for det året spørsmålet gjelder.",
         "abstain_none": "Jeg finner ikke svaret på dette i årsrapporten.",
         "abstain_no_number": "Rapporten nevner dette, men oppgir ikke noe tall for det.",
         "abstain_breakdown": "Rapporten har ikke dette tallet fordelt slik spørsmålet spør om (i tabellen står det bare i raden «{other}»).",
@@ -80,6 +83,8 @@ _T = {
             "{a_col} {a_raw} minus {b_col} {b_raw} = {v}."
         ),
         "computed_lead": "The difference for {label} ({a_col} minus {b_col}) is {v}{unit}.",
+        "spent_lead": "{label} spent {v}{unit} (computed: {a_col} {a_raw} minus {b_col} {b_raw}; "
+                      "the table shows underspending as a positive number). The report does not print this amount.",
         "diff_lead": "{label}, column «{col}»: {v}{unit}",
         "cell_lead_col": "{label}, column «{col}»: {v}{unit}.",
         "cell_lead": "{label} {when} was {v}{unit}",
@@ -93,6 +98,7 @@ _T = {
         "other_figure_table": "Table {n}, row «{row}», column «{col}» shows {v}.",
         "abstain_other": "The report covers {home} and has no figures for {what}.",
         "abstain_year": "The report has no figures for {y} on this.",
+        "abstain_year_unnamed": "The report has no figures for the year the question asks about.",
         "abstain_none": "I cannot find the answer to this in the annual report.",
         "abstain_no_number": "The report mentions this but gives no figure for it.",
         "abstain_breakdown": "The report does not give this figure broken down the way the question asks (in the table, that only appears in the row «{other}»).",
@@ -231,7 +237,12 @@ def write_table(fact: TableFact, lang: str) -> Written:
     u = unit_text(t.unit, fact.value_raw, ref.row.label)
     parts: list[str] = []
     cites: list[Citation] = [cell_citation(ref)]
-    if fact.kind == "computed":
+    if fact.kind == "spent":
+        a, b = fact.operands
+        parts.append(tr(lang, "spent_lead", label=label, a_col=a.column, a_raw=a.cell.raw, b_col=b.column,
+                        b_raw=b.cell.raw, v=fact.value_raw, unit=u))
+        cites.append(cell_citation(b))
+    elif fact.kind == "computed":
         a, b = fact.operands
         parts.append(tr(lang, "computed_lead", label=label, a_col=a.column, b_col=b.column, v=fact.value_raw, unit=u))
         parts.append(tr(lang, "computed", a_col=a.column, a_raw=a.cell.raw, b_col=b.column, b_raw=b.cell.raw, v=fact.value_raw))
@@ -310,7 +321,7 @@ def write_abstention(v: Verdict, a: QueryAnalysis, idx: ReportIndex, lang: str, 
     if v.reason == "other_municipality":
         text = tr(lang, "abstain_other", home=home, what=v.detail)
     elif v.reason == "year":
-        text = tr(lang, "abstain_year", y=v.detail)
+        text = tr(lang, "abstain_year", y=v.detail) if v.detail else tr(lang, "abstain_year_unnamed")
     elif v.reason == "no_number":
         text = tr(lang, "abstain_no_number")
     elif v.reason == "breakdown":

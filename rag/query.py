@@ -116,6 +116,8 @@ _RANGE = re.compile(r"(\d{4})\s*(?:–|-|—|til|to)\s*(\d{4})")
 _SLASH_YEARS = re.compile(r"(\d{4})\s*/\s*(\d{4})")
 # "året før" is the year before a year the question names, unless an event follows ("året før
 # pandemien (2019)": the year is given)
+_YEAR_BEFORE = re.compile(r"\b(?:ett år før|året før|a year before|the year before)\s+(?:i\s+|in\s+)?((?:19|20)\d{2})\b",
+                          re.IGNORECASE)
 _PREV_YEAR = re.compile(r"\b(?:(?:ett år (?:før|tidligere)|året før|a year (?:before|earlier)|the year before)"
                         r"(?=\s*(?:[?.,;:)]|$|og\b|and\b|da\b|then\b))|i fjor|previous year)", re.IGNORECASE)
 
@@ -277,11 +279,15 @@ def find_years(text: str) -> tuple[tuple[int, ...], int | None, tuple[int, int] 
         a, b = int(m.group(1)), int(m.group(2))
         if YEAR_MIN <= a < b <= YEAR_MAX:
             rng = (a, b)
-    if _PREV_YEAR.search(text) and years:
+    before = _YEAR_BEFORE.search(text)
+    if before:  # "ett år før 2018" asks about 2017, not 2018
+        named = int(before.group(1))
+        years = [named - 1 if y == named else y for y in years]
+    elif _PREV_YEAR.search(text) and years:
         prev = years[-1] - 1
         if prev not in years:
             years.append(prev)
-    return tuple(years), price_year, rng
+    return tuple(dict.fromkeys(years)), price_year, rng
 
 
 def find_intents(stems: Iterable[str], text: str) -> frozenset[str]:

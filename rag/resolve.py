@@ -440,7 +440,7 @@ class CellRef:
 class TableFact:
     """A table answer: one cell, a difference column, or a computed difference A - B."""
 
-    kind: str  # "cell" | "diff_column" | "computed"
+    kind: str  # "cell" | "diff_column" | "computed" | "spent" (frame minus underspend)
     cell: CellRef  # the cited cell (the first operand when computed)
     value: float
     value_raw: str
@@ -544,6 +544,8 @@ def _column_score(col: ColInfo, ti: TableInfo, a: QueryAnalysis, weights: Weight
                 s -= 1.0
         elif col.kind in ("change", "diff") and (pair_in_table or a.compare == "budget"):
             s += 2.0  # a difference column stands for the years it compares
+        elif not ti.years and latest is not None and set(target) == {latest}:
+            s += 2.0  # a table without year columns speaks of the report's year
     elif col.years and latest is not None:
         s += 0.6 if max(col.years) == latest else -0.3 * (latest - max(col.years))
     got, _, _ = match_score(weights, [(col.field, 1.0)])
@@ -683,6 +685,8 @@ def _parent_row(rows: Sequence[RowInfo], ri: RowInfo) -> RowInfo | None:
     return above[-1] if above else None
 
 
+# past-tense spending ("brukte", "forbruket", "spent"); not "å bruke" (what there was to spend)
+_ASKS_SPENT = re.compile(r"\b(brukte|brukt|forbruk|forbruket|forbrukte|spent|did \w+(?: \w+)? spend)\b", re.I)
 _ASKS_COUNT = re.compile(r"\b(hvor mange|how many|antall|number of)\b", re.I)
 _ASKS_AMOUNT = re.compile(r"\b(hvor mye|how much|beløp|amount)\b", re.I)
 
@@ -815,6 +819,17 @@ def _make_fact(idx: ReportIndex, a: QueryAnalysis, ri: RowInfo, col: ColInfo, sc
             ra, rb = _cellref(ri, act.name), _cellref(ri, bud.name)
             if ra and rb and ra.cell.value is not None and rb.cell.value is not None:
                 return _computed(ra, rb, base)
+    # "hvor mye brukte X": a table of budget frames and over/underspend but no accounts column,
+    # whose note says overspending is negative: spent = frame - (mer-/mindreforbruk)
+    if _ASKS_SPENT.search(a.text) and a.compare is None and col.kind != "diff" and not _has_kind(ti, "actual") \
+            and ti.sign_note is not None and ti.sign_note.subject == "overspend":
+        frame = next((c for c in ti.columns if c.kind == "budget" or re.search(r"ramme|budsjett", c.name, re.I)), None)
+        under = next((c for c in ti.columns if c.kind == "diff" and re.search(r"mindreforbruk", c.name, re.I)), None)
+        if frame is not None and under is not None:
+            ra, rb = _cellref(ri, frame.name), _cellref(ri, under.name)
+            if (ra is not None and rb is not None and ra.cell.value is not None and rb.cell.value is not None
+                    and "%" not in ra.cell.raw + rb.cell.raw):
+                return replace(_computed(ra, rb, base), kind="spent")
     # "mer ... enn ...": two columns (or two rows) that differ by what each side names
     if a.compare == "than" and pair is None:
         sides = _split_than(a, idx.analyzer)

@@ -223,6 +223,7 @@ def test_year_before_an_event_is_not_the_year_before_a_named_year():
     assert find_years("Hvor mange krevde fagutdanning året før pandemien (2019)?")[0] == (2019,)
     assert find_years("Hva var sykefraværet i 2020 og året før?")[0] == (2020, 2019)
     assert find_years("What was it in 2020 and the year before?")[0] == (2020, 2019)
+    assert find_years("Hva var sykefraværet ett år før 2018?")[0] == (2017,)
 
 
 def test_words_in_parentheses_are_a_gloss_that_cannot_hurt(svc):
@@ -323,3 +324,43 @@ def test_the_json_unit_of_a_per_row_is_not_the_tables_millions(unit, label, expe
     from rag.answer import row_unit
 
     assert row_unit(unit, label) == expected
+
+
+# --------------------------------------------------------------------------- amounts spent
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [("Hvor mye brukte kommunen på barnevern?", "no"), ("How much did the municipality spend on child welfare?", "en")],
+)
+def test_spent_is_the_frame_minus_the_underspend_when_no_accounts_column(svc, question, lang):
+    """Tabell 3 has a budget frame and mer-/mindreforbruk (overspend negative), no accounts:
+    what was spent is computed, shown and both cells cited, never the frame passed off as spent."""
+    a = svc.ask(question)
+    assert a.value == 211.5 and a.lang == lang
+    assert [(c.table, c.row, c.column) for c in a.citations[:2]] == [
+        (3, "Barnevern", "Disponibel ramme"), (3, "Barnevern", "Mer-/mindreforbruk")]
+    assert "231,5" in a.answer and "20,0" in a.answer
+    # the frame itself, and the underspend itself, are still answered as printed
+    assert svc.ask("Hva var disponibel ramme for barnevern?").value == 231.5
+    assert svc.ask("Hvor stort var mindreforbruket i barnevernet?").value == 20.0
+
+
+def test_spent_is_not_computed_without_the_overspend_sign_note():
+    base = small_report()
+    t3 = base.table(3)
+    assert t3 is not None
+    plain = replace(t3, caption="Tabell 3 viser mer- og mindreforbruk per sektor og programområde")
+    lines = list(base.lines)
+    lines[plain.lines[0] - 1] = plain.caption
+    report = replace(base, lines=tuple(lines), tables=tuple(plain if t.number == 3 else t for t in base.tables))
+    a = small_service(report, dense=False).ask("Hvor mye brukte kommunen på barnevern?")
+    assert a.value != 211.5  # which sign means underspending is unknown: no computation
+
+
+def test_a_missing_year_the_question_only_implies_is_not_printed(svc):
+    """'ett år før 2018' is 2017, which the table lacks: say so without printing a year the
+    question does not contain (no number in an answer that is not in the question or a source)."""
+    a = svc.ask("Hva var sykefraværet ett år før 2018?")
+    assert a.abstained and "2017" not in a.answer
+    assert svc.ask("Hva var sykefraværet i 2016?").answer.startswith("Rapporten har ikke tall for 2016")
