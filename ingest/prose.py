@@ -181,7 +181,7 @@ def footnote_passages(tables: list[Table] | tuple[Table, ...], chapter_of_line: 
     out: list[Passage] = []
     for t in tables:
         for f in t.footnotes:
-            text = join_wrapped_lines([clean_text(f.text)]).strip()
+            text = " ".join(clean_text(f.text).split())
             if len(text.split()) < 3:
                 continue
             raw = "\n".join(lines[f.lines[0] - 1 : f.lines[1]])  # as printed, marker included

@@ -375,17 +375,10 @@ def match_score(weights: Weights, fields: Sequence[tuple[Field, float]]) -> tupl
 _NEUTRAL = frozenset({"sum", "total", "totalt", "saml", "samled", "antall", "herav", "alt", "i", "per", "pr"})
 
 
-def label_precision(label: Field, weights: Weights, idf: Mapping[str, float] | None,
-                    section: Field | None = None) -> float:
-    """Share (idf-weighted) of the label's words (and, at half weight, its section's) that the
-    question explains."""
-    return label_match(label, weights, idf, section)[0]
-
-
 def label_match(label: Field, weights: Weights, idf: Mapping[str, float] | None,
                 section: Field | None = None) -> tuple[float, float]:
-    """(precision, support): the share of the label's words the question explains (see
-    `label_precision`), and the explained weight of the label's own words (idf summed).
+    """(precision, support): the idf-weighted share of the label's words (and, at half weight, its
+    section's) that the question explains, and the explained weight of the label's own words.
 
     Support says how specifically the question names this row: 'Bufferfondet' named in a long
     question is strong evidence although most of the question's words are elsewhere; a 'SUM'
@@ -648,10 +641,11 @@ def table_candidates(
             tcov *= 0.7
         scored.append((score + best_cs, cov, tcov, precision, key, support, ri, best_col, missing))
     scored.sort(key=lambda x: -x[0])
+    # the sibling-row check only matters for the candidate that is answered (abstain.decide)
     return [replace(_make_fact(idx, a, ri, col, total, cov, missing), table_coverage=tc, precision=pr, key_credit=k,
                     label_support=sup / (idf_ceiling or 1.0),
-                    qualifier_elsewhere=qualifier_elsewhere(idx, ri, col_fields[ri.t.index], weights))
-            for total, cov, tc, pr, k, sup, ri, col, missing in scored[:limit]]
+                    qualifier_elsewhere=qualifier_elsewhere(idx, ri, col_fields[ri.t.index], weights) if n == 0 else None)
+            for n, (total, cov, tc, pr, k, sup, ri, col, missing) in enumerate(scored[:limit])]
 
 
 def qualifier_elsewhere(idx: ReportIndex, ri: RowInfo, columns: Field, weights: Weights) -> str | None:

@@ -542,6 +542,28 @@ def _race_client(tmp_path: Path):
     )
 
 
+def _build_as_a_and_b(build, b_done: threading.Event) -> dict[str, object]:
+    """Run ``build(who)`` in threads named A and B at once; each result or exception by name.
+    B's end is signalled on ``b_done`` (the tests' hooks make A wait for it)."""
+    results: dict[str, object] = {}
+
+    def run(who: str) -> None:
+        try:
+            results[who] = build(who)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            results[who] = exc
+        finally:
+            if who == "B":
+                b_done.set()
+
+    threads = [threading.Thread(target=run, args=(who,), name=who) for who in "AB"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
 class Inconsistent(Exception):
     """The index state after the race is not "exactly one active complete collection"."""
 
@@ -584,25 +606,12 @@ def test_two_builds_switching_at_once_never_leave_a_dangling_pointer(
 
     monkeypatch.setattr(store, "_new_collection", new_collection)
     monkeypatch.setattr(store, "_write_pointer", write_pointer)
-    results: dict[str, object] = {}
-
-    def ingest_as(who: str) -> None:
-        try:
-            results[who] = build_index(
-                client, small_chunks, HashEmbeddings(), prefix=prefix,
-                fingerprint=fingerprint, source_name="r.txt",
-            )  # fmt: skip
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            results[who] = exc
-        finally:
-            if who == "B":
-                b_done.set()
-
-    threads = [threading.Thread(target=ingest_as, args=(who,), name=who) for who in "AB"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = _build_as_a_and_b(
+        lambda who: build_index(
+            client, small_chunks, HashEmbeddings(), prefix=prefix, fingerprint=fingerprint, source_name="r.txt",
+        ),
+        b_done,
+    )  # fmt: skip
     assert all(isinstance(r, store.IndexInfo) for r in results.values()), results  # both "succeeded"
     _expect_consistent(client, prefix, len(small_chunks))
 
@@ -622,26 +631,14 @@ def test_two_forced_builds_leave_no_second_complete_collection(
             assert b_done.wait(30)
             return super().embed_documents(texts)
 
-    results: dict[str, object] = {}
+    def ingest_as(who: str) -> store.IndexInfo:
+        if who == "B":
+            assert a_created.wait(30)
+        return build_index(
+            client, small_chunks, SlowA() if who == "A" else HashEmbeddings(),
+            prefix=prefix, fingerprint=fingerprint, source_name="r.txt", force=True,
+        )  # fmt: skip
 
-    def ingest_as(who: str) -> None:
-        try:
-            if who == "B":
-                assert a_created.wait(30)
-            results[who] = build_index(
-                client, small_chunks, SlowA() if who == "A" else HashEmbeddings(),
-                prefix=prefix, fingerprint=fingerprint, source_name="r.txt", force=True,
-            )  # fmt: skip
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            results[who] = exc
-        finally:
-            if who == "B":
-                b_done.set()
-
-    threads = [threading.Thread(target=ingest_as, args=(who,), name=who) for who in "AB"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = _build_as_a_and_b(ingest_as, b_done)
     assert all(isinstance(r, store.IndexInfo) for r in results.values()), results
     _expect_consistent(client, prefix, len(small_chunks))

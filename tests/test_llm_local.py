@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -189,13 +190,9 @@ def _referenced_lines_numbers(text: str, source: Path) -> set[float]:
     return out
 
 
-@pytest.mark.slow
-@needs_llm
-def test_chain_in_llm_mode_against_the_local_server(
-    server: LocalLLMServer, tmp_path: Path, record_property
-) -> None:
+def _llm_service(server: LocalLLMServer, tmp_path: Path) -> tuple[Settings, Any]:
+    """LLM-mode settings against the local server, a hash-embedding index built for them, and the service."""
     from ingest.pipeline import run_ingest
-    from rag.llm import guard, numbers_in_text
     from rag.service import build_service
 
     settings = Settings(
@@ -207,7 +204,18 @@ def test_chain_in_llm_mode_against_the_local_server(
         llm_timeout_s=60.0,
     )
     run_ingest(settings, progress=False)
-    service = build_service(settings)
+    return settings, build_service(settings)
+
+
+@pytest.mark.slow
+@needs_llm
+def test_chain_in_llm_mode_against_the_local_server(
+    server: LocalLLMServer, tmp_path: Path, record_property
+) -> None:
+    from rag.llm import guard, numbers_in_text
+    from rag.service import build_service
+
+    settings, service = _llm_service(server, tmp_path)
 
     t0 = time.perf_counter()
     answer = service.ask(QUESTION)
@@ -254,20 +262,10 @@ def test_chain_in_llm_mode_against_the_local_server(
 def test_stream_against_the_local_server(server: LocalLLMServer, tmp_path: Path, record_property) -> None:
     """The streamed chain against the real model: guarded deltas, one final event, and the
     final text is either the streamed text (+ note and sources) or a replacement that says why."""
-    from ingest.pipeline import run_ingest
     from rag.llm import guard
     from rag.service import build_service
 
-    settings = Settings(
-        mode="llm",
-        llm_base_url=server.base_url,
-        llm_model="local",
-        embedding="hash",
-        data_dir=tmp_path / "data",
-        llm_timeout_s=60.0,
-    )
-    run_ingest(settings, progress=False)
-    service = build_service(settings)
+    settings, service = _llm_service(server, tmp_path)
     t0 = time.perf_counter()
     first: float | None = None
     deltas: list[str] = []
