@@ -67,7 +67,7 @@ class Footnote:
 
 @dataclass(frozen=True)
 class Table:
-    number: int | None  # None for an uncaptioned tabular block
+    number: str | None  # as printed: "7", "4.7"; None for an uncaptioned tabular block
     caption: str
     unit: str | None
     columns: tuple[str, ...]
@@ -77,10 +77,10 @@ class Table:
     footnotes: tuple[Footnote, ...] = ()
     label_header: str | None = None  # header over the label column, e.g. "Sektor og programområder"
     group_header: str | None = None  # a spanning header above the column names
-    attached_to: int | None = None  # for an uncaptioned block printed right under a numbered table
+    attached_to: str | None = None  # for an uncaptioned block printed right under a numbered table
 
     @property
-    def cite_number(self) -> int | None:
+    def cite_number(self) -> str | None:
         return self.number if self.number is not None else self.attached_to
 
     def row(self, label: str) -> Row | None:
@@ -99,8 +99,8 @@ class Report:
     def line_text(self, first: int, last: int) -> str:
         return "\n".join(self.lines[first - 1 : last])
 
-    def table(self, number: int) -> Table | None:
-        return next((t for t in self.tables if t.number == number), None)
+    def table(self, number: str | int) -> Table | None:
+        return next((t for t in self.tables if t.number == str(number)), None)
 
 
 @dataclass(frozen=True)

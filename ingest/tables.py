@@ -46,25 +46,25 @@ class _RowDraft:
 @dataclass
 class _Block:
     caption_idx: int | None
-    number: int | None
+    number: str | None
     caption: str
     header_lines: list[tuple[int, str]]
     rows: list[_RowDraft]
     footnotes: list[list[tuple[int, str]]]
     end_idx: int
-    attached_to: int | None = None
+    attached_to: str | None = None
 
 
 # ----------------------------------------------------------------------------- line kinds
 
 
-def find_captions(lines: list[str]) -> list[tuple[int, int, str]]:
+def find_captions(lines: list[str]) -> list[tuple[int, str, str]]:
     """(line index, table number, caption) for every caption line (not a prose 'viser at')."""
     found = []
     for i, line in enumerate(lines):
         m = CAPTION_RE.match(clean_text(line))
         if m and m.group(2) and _has_rows_below(lines, i):
-            found.append((i, int(m.group(1)), f"Tabell {m.group(1)} viser {m.group(2).strip()}"))
+            found.append((i, m.group(1), f"Tabell {m.group(1)} viser {m.group(2).strip()}"))
     return found
 
 

@@ -195,11 +195,11 @@ def test_one_row_chunk_per_table_row(report: Report, chunks: list[Chunk]) -> Non
 
 
 def test_row_chunk_example(chunks: list[Chunk]) -> None:
-    c = next(c for c in chunks if c.kind == "table_row" and c.table_number == 1 and c.row_label == "Rammetilskudd")
+    c = next(c for c in chunks if c.kind == "table_row" and c.table_number == "1" and c.row_label == "Rammetilskudd")
     assert "Budsjett 2020: -1 878,6" in c.text and "Differanse 2020: 115,4" in c.text
     assert c.lines == (328, 328) and c.chapter_number == 2
     under = [c for c in chunks if c.kind == "table_row" and c.row_label == "Praktisk bistand"]
-    assert len(under) == 1 and under[0].table_number == 17 and "Tabell 17" in under[0].text
+    assert len(under) == 1 and under[0].table_number == "17" and "Tabell 17" in under[0].text
 
 
 def test_one_table_chunk_per_table_and_its_json_round_trips(report: Report, chunks: list[Chunk]) -> None:
