@@ -88,6 +88,16 @@ class Table:
 
 
 @dataclass(frozen=True)
+class ReportMeta:
+    """What a report is: read from its text by the parser, overridable at ingest."""
+
+    id: str  # short, stable, url-safe: "baerum-2020"
+    title: str  # as printed on the front page, e.g. "Årsrapport 2020"
+    municipality: str | None  # "Bærum kommune"
+    year: int | None  # the year the report is about
+
+
+@dataclass(frozen=True)
 class Report:
     source_name: str
     source_sha256: str
@@ -95,6 +105,18 @@ class Report:
     chapters: tuple[Chapter, ...]
     passages: tuple[Passage, ...]
     tables: tuple[Table, ...]
+    meta: ReportMeta | None = None
+    # first source line (1-based) of each printed page, in order; () when the source has no
+    # page markers (PDF page breaks, form feeds, «side N» footers)
+    page_starts: tuple[int, ...] = ()
+
+    def page_of(self, line: int) -> int | None:
+        """The 1-based page a source line is on, or None when the report has no page markers."""
+        import bisect
+
+        if not self.page_starts:
+            return None
+        return max(1, bisect.bisect_right(self.page_starts, line))
 
     def line_text(self, first: int, last: int) -> str:
         return "\n".join(self.lines[first - 1 : last])
