@@ -20,6 +20,7 @@ from eval.scorer import KINDS, RECALL_KS, parse_number, score_item, summarize_al
 from rapport.settings import Settings
 
 REQUIRED_KEYS = ("id", "question", "kind", "answer_number", "table", "line")
+# ids of the kinds the eval knows: a file may carry extra keys (note, line_range, ...)
 EVAL_SET_NAME = "eval_set.jsonl"
 SUBSET_CI_NAME = "subset_ci.jsonl"
 
@@ -94,10 +95,13 @@ def _check_item(item: Mapping[str, Any], where: str) -> None:
         raise EvalError(f"{where} ({iid}): question must be a non-empty string.")
     if item["kind"] not in KINDS:
         raise EvalError(f"{where} ({iid}): kind {item['kind']!r} is not one of {', '.join(KINDS)}.")
-    for key in ("answer_number", "table", "line"):
+    for key in ("answer_number", "line"):
         value = item[key]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise EvalError(f"{where} ({iid}): {key} must be a JSON number or null, got {value!r}.")
+    table = item["table"]
+    if table is not None and (isinstance(table, bool) or not isinstance(table, int | float | str)):
+        raise EvalError(f"{where} ({iid}): table must be a table number (\"7\", \"4.7\") or null, got {table!r}.")
     alts = item.get("alt_numbers")
     if alts is not None and (not isinstance(alts, list) or any(parse_number(a) is None for a in alts)):
         raise EvalError(f"{where} ({iid}): alt_numbers must be a list of numbers.")
@@ -125,31 +129,11 @@ def ci_subset(items: Sequence[Mapping[str, Any]], every: int = 6) -> list[Mappin
 
 
 def open_service(settings: Settings, echo: Callable[[str], Any] = print) -> EvalService:
-    """The real service. Without a usable local index, build it (as `rapport ingest` would)
-    and say so; with a Chroma server, ask the user to run `rapport ingest` instead."""
-    try:
-        from rag.service import ServiceError, build_service
-    except ImportError as exc:
-        raise EvalError(f"The answer service (rag.service) is not available: {exc}") from None
-    try:
-        return build_service(settings)
-    except ServiceError as exc:
-        problem = str(exc)
-    if settings.chroma_url:
-        raise EvalError(f"{problem} (The eval does not rebuild a shared Chroma server index: run `rapport ingest`.)")
-    from ingest.pipeline import IngestError, run_ingest
+    """The real service (building the bundled report's index into an empty data dir first)."""
+    from rag.service import ServiceError, build_service
 
-    echo(f"The answer service could not start: {problem}")
-    echo(f"Building the index in {settings.data_dir} now, as `rapport ingest` does (a minute or two) ...")
     try:
-        summary = run_ingest(settings, force=False, progress=False)
-    except IngestError as exc:
-        raise EvalError(str(exc)) from None
-    if summary.reused:  # the index was fine: the problem is elsewhere (e.g. LLM settings)
-        raise EvalError(problem)
-    echo(summary.describe())
-    try:
-        return build_service(settings)
+        return build_service(settings, ingest_missing=True)
     except ServiceError as exc:
         raise EvalError(str(exc)) from None
 
@@ -340,6 +324,8 @@ def _expected(item: Mapping[str, Any]) -> str:
         return "abstain"
     if kind == "non_numeric":
         return "text with " + " + ".join(repr(s) for s in item.get("must_contain") or [])
+    if kind == "overview":
+        return f"a summary from lines {item.get('line_range')}"
     alts = item.get("alt_numbers")
     number = f"{item.get('answer_number')} {item.get('unit') or ''}".strip()
     number += f" (or {', '.join(str(a) for a in alts)})" if alts else ""
@@ -380,7 +366,7 @@ def format_report(report: Mapping[str, Any], max_failures: int = 200) -> str:
     lines.append(f"Failures: {len(failures)} of {len(report['items'])}")
     for r in failures[:max_failures]:
         item = r["item"]
-        why = [k for k in ("numeric", "table", "must_contain", "abstention") if r["verdicts"][k] is False]
+        why = [k for k in ("numeric", "table", "must_contain", "overview", "abstention") if r["verdicts"].get(k) is False]
         lines.append(f"- {r['id']} ({item.get('kind')}, {', '.join(why)}): {item.get('question')}")
         lines.append(f"    expected: {_expected(item)}")
         lines.append(f"    got:      {_got(r['answer'])}")

@@ -19,7 +19,7 @@ from typing import Any
 TOLERANCE = 0.05  # absolute; the report prints at most 1-2 decimals
 _EPS = 1e-9  # float noise: 679.45 - 679.4 is 0.05000000000001137
 RECALL_KS = (4, 8)
-KINDS = ("table_cell", "table_compare", "prose_number", "non_numeric", "unanswerable")
+KINDS = ("table_cell", "table_compare", "prose_number", "non_numeric", "overview", "unanswerable")
 
 _MINUS = "-\u2212\u2013"  # hyphen-minus, minus sign, en dash (PDF text uses all three)
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
@@ -94,22 +94,32 @@ def numeric_correct(item: Mapping[str, Any], answer: Mapping[str, Any]) -> bool 
     return any(close(got, t) for t in targets)
 
 
-def first_citation_table(answer: Mapping[str, Any]) -> int | None:
+def _table_id(value: Any) -> str | None:
+    """A table id as printed ("7", "4.7"); numbers from older files (7, 7.0) read the same."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def first_citation_table(answer: Mapping[str, Any]) -> str | None:
     citations = answer.get("citations") or []
     if not citations:
         return None
-    table = citations[0].get("table") if isinstance(citations[0], Mapping) else None
-    number = parse_number(table)
-    return None if number is None else int(number)
+    return _table_id(citations[0].get("table")) if isinstance(citations[0], Mapping) else None
 
 
 def table_correct(item: Mapping[str, Any], answer: Mapping[str, Any]) -> bool | None:
-    """Does the first citation name the item's table? None for items without a table."""
-    expected = parse_number(item.get("table"))
+    """Does the first citation name the item's table? None for items without a table, and for
+    items the answer got right from a sentence that prints the same figure (the report states
+    many table figures in its text as well)."""
+    expected = _table_id(item.get("table"))
     if expected is None:
         return None
     got = first_citation_table(answer)
-    return got is not None and got == int(expected)
+    return got is not None and got == expected
 
 
 def abstention_correct(item: Mapping[str, Any], answer: Mapping[str, Any]) -> bool:
@@ -131,6 +141,21 @@ def must_contain_ok(item: Mapping[str, Any], answer: Mapping[str, Any]) -> bool 
         return None
     text = _fold(str(answer.get("answer") or ""))
     return all(_fold(str(n)) in text for n in needles)
+
+
+def overview_ok(item: Mapping[str, Any], answer: Mapping[str, Any]) -> bool | None:
+    """For overview items: the answer (not an abstention) cites a passage that overlaps the
+    item's line_range."""
+    if item.get("kind") != "overview":
+        return None
+    rng = item.get("line_range") or [item.get("line"), item.get("line")]
+    if abstained(answer) or None in rng:
+        return False
+    for c in answer.get("citations") or []:
+        span = _span(c.get("lines") if isinstance(c, Mapping) else None)
+        if span is not None and span[0] <= int(rng[1]) and span[1] >= int(rng[0]):
+            return True
+    return False
 
 
 def _span(span: Any) -> tuple[int, int] | None:
@@ -167,10 +192,13 @@ def score_item(
         "abstention": abstention_correct(item, answer),
         "abstained": abstained(answer),
         "must_contain": must_contain_ok(item, answer),
+        "overview": overview_ok(item, answer),
     }
     for k in RECALL_KS:
         verdicts[f"recall@{k}"] = recall_at_k(item, retrieved, k) if retrieved is not None else None
-    verdicts["passed"] = all(verdicts[key] is not False for key in ("numeric", "table", "must_contain", "abstention"))
+    verdicts["passed"] = all(
+        verdicts[key] is not False for key in ("numeric", "table", "must_contain", "overview", "abstention")
+    )
     return verdicts
 
 
@@ -208,6 +236,7 @@ def summarize(rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], Mapping
         ("numeric_accuracy", "numeric"),
         ("table_accuracy", "table"),
         ("must_contain_rate", "must_contain"),
+        ("overview_rate", "overview"),
         *((f"recall@{k}", f"recall@{k}") for k in RECALL_KS),
         ("passed", "passed"),
     ):
@@ -232,21 +261,26 @@ def summarize_all(
 ) -> dict[str, Any]:
     """Overall, per kind, per table (items that name one) and per language."""
     by_kind: dict[str, list] = {}
-    by_table: dict[int, list] = {}
+    by_table: dict[str, list] = {}
     by_lang: dict[str, list] = {}
     for row in rows:
         item = row[0]
         by_kind.setdefault(str(item.get("kind")), []).append(row)
-        table = parse_number(item.get("table"))
+        table = _table_id(item.get("table"))
         if table is not None:
-            by_table.setdefault(int(table), []).append(row)
+            by_table.setdefault(table, []).append(row)
         by_lang.setdefault(str(item.get("lang") or "?"), []).append(row)
     return {
         "overall": summarize(rows),
         "by_kind": {k: summarize(v) for k, v in sorted(by_kind.items(), key=lambda kv: _kind_order(kv[0]))},
-        "by_table": {str(t): summarize(v) for t, v in sorted(by_table.items())},
+        "by_table": {t: summarize(v) for t, v in sorted(by_table.items(), key=lambda kv: _table_order(kv[0]))},
         "by_lang": {lang: summarize(v) for lang, v in sorted(by_lang.items())},
     }
+
+
+def _table_order(table: str) -> tuple[float, ...]:
+    parts = [float(p) if p.replace(".", "").isdigit() else 1e9 for p in table.split(".")]
+    return tuple(parts)
 
 
 def _kind_order(kind: str) -> tuple[int, str]:

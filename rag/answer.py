@@ -1,8 +1,8 @@
-"""Answer writing (extractive): Norwegian or English templates around the exact printed values.
+"""Answer writing: templates around the exact printed values, with citations.
 
-Every number in an answer is copied from a cell's ``raw`` or a sentence as printed, or is a
-difference computed from two cited cells with the calculation shown. Table labels, column
-names and quotes stay in Norwegian (they are the report's words).
+Every number in an answer is a cell's or a sentence's printed form, or a difference of two
+cited cells with the calculation shown. Row labels, column names and quotes stay in the
+report's words.
 """
 
 from __future__ import annotations
@@ -10,396 +10,327 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.records import Report
-from rag.abstain import Verdict
-from rag.query import QueryAnalysis
-from rag.records import Answer, Citation
-from rag.resolve import CellRef, ProseFact, ReportIndex, Resolution, SignNote, TableFact
+from ingest.records import Report, Table
+from rag.candidates import candidate_value
+from rag.corpus import Corpus
+from rag.decide import Decision
+from rag.engine import Engine, Scored
+from rag.features import CELL, DIFF, FIGURE, SENTENCE
+from rag.messages import t
+from rag.records import Alternative, Answer, Citation
 
-_T = {
-    "no": {
-        "source": "Kilde",
-        "sources": "Kilder",
-        "table": "Tabell",
-        "row": "rad",
-        "column": "kolonne",
-        "line": "linje",
-        "chapter": "kapittel",
-        "in_accounts": "i regnskapet for {y}",
-        "in_budget": "i budsjettet for {y}",
-        "in_year": "i {y}",
-        "was": "var",
-        "budget_ctx": "budsjett",
-        "computed": (
-            "Rapporten oppgir ikke differansen direkte; den er regnet ut fra to celler: "
-            "{a_col} {a_raw} minus {b_col} {b_raw} = {v}."
-        ),
-        "computed_lead": "Forskjellen for {label} ({a_col} minus {b_col}) er {v}{unit}.",
-        "spent_lead": "{label} brukte {v}{unit} (regnet ut: {a_col} {a_raw} minus {b_col} {b_raw}; "
-                      "tabellen viser mindreforbruk som positivt tall). Rapporten oppgir ikke beløpet direkte.",
-        "diff_lead": "{label}, kolonne «{col}»: {v}{unit}",
-        "cell_lead_col": "{label}, kolonne «{col}»: {v}{unit}.",
-        "cell_lead": "{label} {when} var {v}{unit}",
-        "paren": " (tallet i parentes; fotnote: «{note}»)",
-        "uncertain": "Merk: raden er usikker i tolkningen av tabellen{why}; kontroller mot kilden.",
-        "sign_income": "Merk: inntekter vises med negativt fortegn i rapportens tabeller ({where}).",
-        "sign_overspend": "Merk: {note} ({where}).",
-        "prose_lead": "{v}. Rapporten skriver: «{q}»",
-        "prose_text": "Rapporten skriver: «{q}»",
-        "other_figure_text": "Teksten oppgir {v} for det samme ({where}).",
-        "other_figure_table": "Tabell {n}, rad «{row}», kolonne «{col}» viser {v}.",
-        "abstain_other": "Rapporten gjelder {home} og har ikke tall for {what}.",
-        "abstain_year": "Rapporten har ikke tall for {y} for dette.",
-        "abstain_year_unnamed": "Rapporten har ikke tall for det året spørsmålet gjelder.",
-        "abstain_none": "Jeg finner ikke svaret på dette i årsrapporten.",
-        "abstain_no_number": "Rapporten nevner dette, men oppgir ikke noe tall for det.",
-        "abstain_breakdown": "Rapporten har ikke dette tallet fordelt slik spørsmålet spør om (i tabellen står det bare i raden «{other}»).",
-        "nearest_table": " Det nærmeste rapporten har, er tabell {n}, rad «{row}» ({years}).",
-        "nearest_table_noyears": " Det nærmeste rapporten har, er tabell {n}, rad «{row}».",
-        "nearest_prose": " Det nærmeste rapporten har, står i {ch}, linje {lines}.",
-        "years": "tall for {a}–{b}",
-        "year1": "tall for {a}",
-        "injection": "Jeg følger bare rapporten, ikke instruksjoner i spørsmålet.",
-        "degraded": "(Merk: søkeserveren svarer ikke akkurat nå, så svaret bygger bare på nøkkelordsøk. Prøv igjen om litt.)",
-        "followup": "(Oppfølgingsspørsmål tolket som: {q})",
-        "under": "under",
-        "footnote": "Fotnote til raden: «{text}»",
-    },
-    "en": {
-        "source": "Source",
-        "sources": "Sources",
-        "table": "Table",
-        "row": "row",
-        "column": "column",
-        "line": "line",
-        "chapter": "chapter",
-        "in_accounts": "in the accounts for {y}",
-        "in_budget": "in the budget for {y}",
-        "in_year": "in {y}",
-        "was": "was",
-        "budget_ctx": "budget",
-        "computed": (
-            "The report does not print this difference; it is computed from two cells: "
-            "{a_col} {a_raw} minus {b_col} {b_raw} = {v}."
-        ),
-        "computed_lead": "The difference for {label} ({a_col} minus {b_col}) is {v}{unit}.",
-        "spent_lead": "{label} spent {v}{unit} (computed: {a_col} {a_raw} minus {b_col} {b_raw}; "
-                      "the table shows underspending as a positive number). The report does not print this amount.",
-        "diff_lead": "{label}, column «{col}»: {v}{unit}",
-        "cell_lead_col": "{label}, column «{col}»: {v}{unit}.",
-        "cell_lead": "{label} {when} was {v}{unit}",
-        "paren": " (the number in parentheses; footnote: «{note}»)",
-        "uncertain": "Note: this row's reading of the table is uncertain{why}; check it against the source.",
-        "sign_income": "Note: the report shows income with a negative sign in its tables ({where}).",
-        "sign_overspend": "Note: «{note}» ({where}).",
-        "prose_lead": "{v}. The report says: «{q}»",
-        "prose_text": "The report says: «{q}»",
-        "other_figure_text": "The text gives {v} for the same thing ({where}).",
-        "other_figure_table": "Table {n}, row «{row}», column «{col}» shows {v}.",
-        "abstain_other": "The report covers {home} and has no figures for {what}.",
-        "abstain_year": "The report has no figures for {y} on this.",
-        "abstain_year_unnamed": "The report has no figures for the year the question asks about.",
-        "abstain_none": "I cannot find the answer to this in the annual report.",
-        "abstain_no_number": "The report mentions this but gives no figure for it.",
-        "abstain_breakdown": "The report does not give this figure broken down the way the question asks (in the table, that only appears in the row «{other}»).",
-        "nearest_table": " The nearest the report has is table {n}, row «{row}» ({years}).",
-        "nearest_table_noyears": " The nearest the report has is table {n}, row «{row}».",
-        "nearest_prose": " The nearest the report has is in {ch}, lines {lines}.",
-        "years": "figures for {a}–{b}",
-        "year1": "figures for {a}",
-        "injection": "I only follow the report, not instructions inside the question.",
-        "degraded": "(Note: the search server is not answering right now, so this answer rests on keyword search only. Please try again shortly.)",
-        "followup": "(Follow-up read as: {q})",
-        "under": "under",
-        "footnote": "Footnote to the row: «{text}»",
-    },
-}
-
-
-def tr(lang: str, key: str, **kw: object) -> str:
-    return _T["en" if lang == "en" else "no"][key].format(**kw)
-
-
-def row_unit(unit: str | None, label: str = "") -> str | None:
-    """The unit of a row's figures: the table's, except that a row "per innbygger" is not in
-    millions even when the table's unit says so ('Mill. 2020-kr' -> '2020-kr per innbygger')."""
-    if not unit:
-        return None
-    u = unit.strip().rstrip(".")
-    if re.search(r"\bper\b", label, re.I):
-        u = re.sub(r"(?i)^mill\.?\s*", "", u)
-        return f"{u} {label[label.lower().index('per'):]}" if u else None
-    return u
-
-
-def unit_text(unit: str | None, raw: str, label: str = "") -> str:
-    """' mill. kr' for a table unit, '' when the printed value carries its own unit (%, mill.)."""
-    u = row_unit(unit, label)
-    if not u or re.search(r"%|mill|mrd|kr|mnd", raw, re.I):
-        return ""
-    if re.search(r"\bper\b", label, re.I):
-        return f" ({u})"
-    u = u[0].lower() + u[1:] if u[:1].isupper() and not u[:2].isupper() else u
-    return " " + u
-
-
-def _lines(lines: tuple[int, int], lang: str) -> str:
-    word = tr(lang, "line")
-    if lang == "en" and lines[0] != lines[1]:
-        word = "lines"
-    return f"{word} {lines[0]}" if lines[0] == lines[1] else f"{word} {lines[0]}–{lines[1]}"
-
-
-def cell_citation(ref: CellRef) -> Citation:
-    t = ref.table
-    return Citation(
-        table=t.cite_number,
-        row=ref.row.label,
-        column=ref.column,
-        chapter=t.chapter.display,
-        lines=(int(ref.row.lines[0]), int(ref.row.lines[1])),
-        quote=ref.row.source,
-    )
-
-
-def prose_citation(fact: ProseFact) -> Citation:
-    return Citation(
-        table=None,
-        row=None,
-        column=None,
-        chapter=fact.passage.chapter.display,
-        lines=(int(fact.lines[0]), int(fact.lines[1])),
-        quote=fact.text,
-    )
-
-
-def cite_text(c: Citation, lang: str) -> str:
-    if c.table is not None:
-        return (
-            f"{tr(lang, 'table')} {c.table}, {tr(lang, 'row')} «{c.row}», {tr(lang, 'column')} «{c.column}» "
-            f"({_lines(c.lines, lang)})"
-        )
-    return f"{chapter_text(c.chapter, lang)}, {_lines(c.lines, lang)}"
-
-
-def chapter_text(display: str | None, lang: str) -> str:
-    """'kapittel 02 ÅRSBERETNING'; a chapter printed without a title displays as 'Kapittel 05'."""
-    if not display:
-        return tr(lang, "chapter")
-    if re.match(r"(?i)^(kapittel|chapter)\b", display):
-        return display if lang == "no" else re.sub(r"(?i)^kapittel", "Chapter", display)
-    return f"{tr(lang, 'chapter')} {display}"
-
-
-def _when(col: str, lang: str) -> str | None:
-    """'Regnskap 2020' -> 'i regnskapet for 2020'; '2019' -> 'i 2019'; None for other headers."""
-    c = col.strip()
-    if re.fullmatch(r"\d{4}", c):
-        return tr(lang, "in_year", y=c)
-    m = re.fullmatch(r"(?i)regnskap\s+(\d{4})", c)
-    if m:
-        return tr(lang, "in_accounts", y=m.group(1))
-    m = re.fullmatch(r"(?i)budsjett\s+(\d{4})", c)
-    if m:
-        return tr(lang, "in_budget", y=m.group(1))
-    return None
-
-
-def _sign_text(note: SignNote | None, lang: str, fact: TableFact) -> str | None:
-    if note is None:
-        return None
-    where = f"{tr(lang, 'chapter')} {note.chapter.display if note.chapter else ''}, {_lines(note.lines, lang)}".strip()
-    if note.subject == "income":
-        negative = fact.value < 0 or any((r.cell.value or 0) < 0 for r in (*fact.operands, *fact.context))
-        if negative and fact.kind == "cell":
-            return tr(lang, "sign_income", where=where)
-        return None
-    if note.subject == "overspend" and fact.col_kind == "diff":
-        return tr(lang, "sign_overspend", note=note.text, where=where)
-    return None
+_YEAR_ONLY = re.compile(r"^\s*((?:19|20)\d{2})\s*$")
+_ACCOUNTS = re.compile(r"(?i)^\s*regnskap\s+((?:19|20)\d{2})\s*$")
+_BUDGET = re.compile(r"(?i)^\s*budsjett\s+((?:19|20)\d{2})\s*$")
+_SIGN_NOTE = re.compile(r"[^.]*(negativt fortegn|med minus|negative tall|angitt med minus)[^.]*\.", re.I)
 
 
 @dataclass(frozen=True)
 class Written:
     text: str
     citations: tuple[Citation, ...]
-    value: float | None
-    value_raw: str | None
-    unit: str | None
+    value: float | None = None
+    value_raw: str | None = None
+    unit: str | None = None
+    details: tuple[str, ...] = ()
 
 
-def write_table(fact: TableFact, lang: str) -> Written:
-    ref = fact.cell
-    t = ref.table
-    label = f"«{ref.row.label}»"
-    if ref.row.section and len(ref.row.label.split()) <= 2:
-        label += f" ({tr(lang, 'under')} «{ref.row.section}»)"
-    u = unit_text(t.unit, fact.value_raw, ref.row.label)
-    parts: list[str] = []
-    cites: list[Citation] = [cell_citation(ref)]
-    if fact.kind == "spent":
-        a, b = fact.operands
-        parts.append(tr(lang, "spent_lead", label=label, a_col=a.column, a_raw=a.cell.raw, b_col=b.column,
-                        b_raw=b.cell.raw, v=fact.value_raw, unit=u))
-        cites.append(cell_citation(b))
-    elif fact.kind == "computed":
-        a, b = fact.operands
-        parts.append(tr(lang, "computed_lead", label=label, a_col=a.column, b_col=b.column, v=fact.value_raw, unit=u))
-        parts.append(tr(lang, "computed", a_col=a.column, a_raw=a.cell.raw, b_col=b.column, b_raw=b.cell.raw, v=fact.value_raw))
-        cites.append(cell_citation(b))
-    elif fact.kind == "diff_column":
-        lead = tr(lang, "diff_lead", label=label, col=ref.column, v=fact.value_raw, unit=u)
-        ctx = "; ".join(f"{c.column}: {c.cell.raw}" for c in fact.context)
-        parts.append(f"{lead} ({ctx})." if ctx else f"{lead}.")
-        cites.extend(cell_citation(c) for c in fact.context)
-    else:
-        when = _when(ref.column, lang)
-        if when:
-            lead = tr(lang, "cell_lead", label=label, when=when, v=fact.value_raw, unit=u)
-            if lang == "no":
-                lead = lead[0].upper() + lead[1:]
-            ctx = [c for c in fact.context if c.cell.value is not None]
-            if ctx:
-                lead += " (" + "; ".join(f"{tr(lang, 'budget_ctx')}: {c.cell.raw}{unit_text(t.unit, c.cell.raw)}" for c in ctx) + ")"
-            parts.append(lead + ".")
-            cites.extend(cell_citation(c) for c in ctx)
-        else:
-            parts.append(tr(lang, "cell_lead_col", label=label, col=ref.column, v=fact.value_raw, unit=u))
-        if fact.paren:
-            note = next((f.text for f in t.footnotes if "parentes" in f.text.lower()), "")
-            parts[-1] = parts[-1].rstrip(".") + tr(lang, "paren", note=note) + "."
-    sign = _sign_text(fact.sign_note, lang, fact)
-    if sign:
-        parts.append(sign)
-    for marker in dict.fromkeys(ref.row.footnotes):
-        note = next((f.text for f in t.footnotes if f.marker == marker), None)
-        if note and not fact.paren:
-            short = note if len(note) <= 220 else note[:217].rsplit(" ", 1)[0] + " …"
-            parts.append(tr(lang, "footnote", m=marker, text=short))
-    if "uncertain" in fact.notes:
-        why = f" ({ref.row.reason})" if ref.row.reason else ""
-        parts.append(tr(lang, "uncertain", why=why))
-    parts.append(f"{tr(lang, 'source')}: {cite_text(cites[0], lang)}.")
-    unit = row_unit(t.unit, ref.row.label) or ("%" if "%" in fact.value_raw else None)
-    return Written(" ".join(parts), tuple(cites), fact.value, fact.value_raw, unit)
+def format_number(value: float, decimals: int) -> str:
+    """Norwegian print form: -1878.6 -> '-1 878,6'."""
+    text = f"{abs(value):,.{decimals}f}".replace(",", " ").replace(".", ",")
+    return ("-" if value < 0 and text.strip("0, ") else "") + text
 
 
-def write_prose(fact: ProseFact, lang: str, wants_number: bool) -> Written:
-    cite = prose_citation(fact)
-    q = fact.text.strip()
-    if wants_number and fact.value_raw is not None:
-        shown = fact.value_raw + (f" {fact.unit_word}" if fact.unit_word and fact.unit_word != "%" else fact.unit_word or "")
-        text = tr(lang, "prose_lead", v=shown, q=q)
-    else:
-        text = tr(lang, "prose_text", q=q)
-    text += f" {tr(lang, 'source')}: {cite_text(cite, lang)}."
-    unit = fact.unit_word
-    return Written(text, (cite,), fact.value if wants_number else None, fact.value_raw if wants_number else None, unit)
+def decimals_of(raw: str) -> int:
+    m = re.search(r",(\d+)", raw)
+    return len(m.group(1)) if m else 0
 
 
-def _same_thing_other_figure(res: Resolution, lang: str) -> tuple[str, Citation] | None:
-    """When a table and the text give different figures for the same thing, mention the other
-    (with its citation, so every number in the answer has a source)."""
-    t, p = res.table, res.prose
-    if t is None or p is None or p.value is None or t.kind != "cell":
+# --------------------------------------------------------------------------- citations
+
+
+def _report_id(report: Report) -> str | None:
+    return report.meta.id if report.meta else None
+
+
+def _title(report: Report) -> str | None:
+    if report.meta is None:
         return None
-    if t.value == 0 or p.coverage < 0.6 or t.coverage < 0.6:
-        return None
-    close = abs(abs(p.value) - abs(t.value)) / abs(t.value) < 0.05
-    if not close or abs(abs(p.value) - abs(t.value)) < 1e-9:
-        return None
-    if res.choice == "table":
-        shown = p.value_raw + (f" {p.unit_word}" if p.unit_word and p.unit_word != "%" else p.unit_word or "")
-        cited = prose_citation(p)
-        return tr(lang, "other_figure_text", v=shown, where=cite_text(cited, lang)), cited
-    c = t.cell
-    text = tr(lang, "other_figure_table", n=c.table.cite_number, row=c.row.label, col=c.column, v=t.value_raw)
-    return text, cell_citation(c)
+    m = report.meta
+    return f"{m.title}, {m.municipality}" if m.municipality and m.municipality.split()[0] not in m.title else m.title
 
 
-def write_abstention(v: Verdict, a: QueryAnalysis, idx: ReportIndex, lang: str, home: str) -> Written:
-    if v.reason == "other_municipality":
-        text = tr(lang, "abstain_other", home=home, what=v.detail)
-    elif v.reason == "year":
-        text = tr(lang, "abstain_year", y=v.detail) if v.detail else tr(lang, "abstain_year_unnamed")
-    elif v.reason == "no_number":
-        text = tr(lang, "abstain_no_number")
-    elif v.reason == "breakdown":
-        text = tr(lang, "abstain_breakdown", other=v.detail)
-    else:
-        text = tr(lang, "abstain_none")
-    cites: tuple[Citation, ...] = ()
-    n = v.nearest
-    if isinstance(n, TableFact):
-        years = sorted({y for c in n.cell.table.columns for y in map(int, re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", c))})
-        if years:
-            yrs = tr(lang, "years", a=years[0], b=years[-1]) if len(years) > 1 else tr(lang, "year1", a=years[0])
-            text += tr(lang, "nearest_table", n=n.cell.table.cite_number, row=n.cell.row.label, years=yrs)
-        else:
-            text += tr(lang, "nearest_table_noyears", n=n.cell.table.cite_number, row=n.cell.row.label)
-        cites = (cell_citation(n.cell),)
-    elif isinstance(n, ProseFact) and v.reason != "coverage":
-        text += tr(lang, "nearest_prose", ch=chapter_text(n.passage.chapter.display, lang),
-                   lines=f"{n.lines[0]}–{n.lines[1]}")
-        cites = (prose_citation(n),)
-    return Written(text, cites, None, None, None)
-
-
-def home_name(report: Report) -> str:
-    """The municipality the report is about, e.g. 'Bærum kommune' (the most named '<X> kommune')."""
-    counts: dict[str, int] = {}
-    for line in report.lines[:2000]:
-        for m in re.finditer(r"\b([A-ZÆØÅ][a-zæøå]+) kommune\b", line):
-            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-    if not counts:
-        return "kommunen"
-    return max(counts.items(), key=lambda kv: kv[1])[0] + " kommune"
-
-
-def build_answer(
-    question: str,
-    a: QueryAnalysis,
-    res: Resolution,
-    verdict: Verdict,
-    idx: ReportIndex,
-    *,
-    mode: str = "extractive",
-    trace: tuple[str, ...] = (),
-    degraded: bool = False,
-) -> Answer:
-    """The answer text and citations. `degraded`: the semantic search was unavailable (the Chroma
-    server did not answer) and the answer rests on keyword search alone: the reader is told."""
-    lang = a.lang
-    home = home_name(idx.report)
-    if verdict.abstain:
-        w = write_abstention(verdict, a, idx, lang, home)
-        abstained = True
-    else:
-        if res.choice == "table" and res.table is not None:
-            w = write_table(res.table, lang)
-        else:
-            assert res.prose is not None
-            w = write_prose(res.prose, lang, a.wants_number)
-        other = _same_thing_other_figure(res, lang)
-        if other:
-            extra, cited = other
-            citations = w.citations if cited in w.citations else (*w.citations, cited)
-            w = Written(w.text + " " + extra, tuple(citations), w.value, w.value_raw, w.unit)
-        abstained = False
-    text = w.text
-    if a.injection:
-        text = tr(lang, "injection") + " " + text
-    if degraded:
-        text = text + " " + tr(lang, "degraded")
-    return Answer(
-        question=question,
-        answer=text,
-        abstained=abstained,
-        value=w.value,
-        unit=w.unit,
-        citations=w.citations,
-        lang=lang,
-        mode=mode,
-        value_raw=w.value_raw,
-        trace=trace + (f"verdict: {'abstain ' + str(verdict.reason) if verdict.abstain else 'answer'}",),
+def cell_citation(corpus: Corpus, cell: int) -> Citation:
+    row = corpus.rows[int(corpus.cell_row[cell])]
+    col = corpus.columns[int(corpus.cell_col[cell])]
+    ti = corpus.tables[row.table]
+    report = corpus.reports[ti.report]
+    return Citation(
+        report=_report_id(report), table=ti.table.cite_number, row=row.row.label, column=col.name,
+        chapter=ti.table.chapter.display, lines=(int(row.row.lines[0]), int(row.row.lines[1])),
+        quote=row.row.source, page=report.page_of(row.row.lines[0]), table_index=ti.index,
+        row_index=row.index, column_index=col.index, report_title=_title(report), value_raw=corpus.cell_raw[cell],
     )
+
+
+def sentence_citation(corpus: Corpus, sentence: int) -> Citation:
+    s = corpus.sentences[sentence]
+    report = corpus.reports[s.report]
+    return Citation(report=_report_id(report), table=None, row=None, column=None, chapter=s.chapter.display,
+                    lines=s.lines, quote=s.text, page=report.page_of(s.lines[0]), report_title=_title(report))
+
+
+def lead_citation(corpus: Corpus, lead: int) -> Citation:
+    info = corpus.leads[lead]
+    report = corpus.reports[info.report]
+    return Citation(report=_report_id(report), table=None, row=None, column=None, chapter=info.chapter.display,
+                    lines=info.lines, quote=info.text, page=report.page_of(info.lines[0]), report_title=_title(report))
+
+
+def chapter_text(display: str | None, lang: str) -> str:
+    if not display:
+        return t(lang, "chapter")
+    if re.match(r"(?i)^(kapittel|chapter)\b", display):
+        return display if lang == "no" else re.sub(r"(?i)^kapittel", "Chapter", display)
+    return f"{t(lang, 'chapter')} {display}"
+
+
+def where_text(c: Citation, lang: str) -> str:
+    """Page when the report has pages, else source lines."""
+    if c.page is not None:
+        return f"{t(lang, 'page')} {c.page}"
+    word = t(lang, "lines") if c.lines[0] != c.lines[1] else t(lang, "line")
+    return f"{word} {c.lines[0]}" if c.lines[0] == c.lines[1] else f"{word} {c.lines[0]}–{c.lines[1]}"
+
+
+def cite_text(c: Citation, lang: str) -> str:
+    head = f"{c.report_title}, " if c.report_title else ""
+    if c.table is not None or c.row is not None:
+        table = f"{t(lang, 'table')} {c.table}" if c.table else t(lang, "table")
+        return f"{head}{table}, {t(lang, 'row')} «{c.row}», {t(lang, 'column')} «{c.column}» ({where_text(c, lang)})"
+    return f"{head}{chapter_text(c.chapter, lang)}, {where_text(c, lang)}"
+
+
+# --------------------------------------------------------------------------- units and signs
+
+
+def cell_unit(table: Table, label: str, raw: str) -> str | None:
+    """The unit of a cell as the report gives it: the table's, except that a row «per innbygger»
+    is not in millions; a percent cell is «%»."""
+    if "%" in raw:
+        return "%"
+    unit = (table.unit or "").strip().rstrip(".") or None
+    if unit and re.search(r"\bper\b", label, re.I):
+        rest = re.sub(r"(?i)^mill\.?\s*", "", unit)
+        return f"{rest} {label[label.lower().index('per'):]}".strip() if rest else label[label.lower().index("per"):]
+    if unit:
+        return unit[0].lower() + unit[1:] if unit[:1].isupper() and not unit[:2].isupper() else unit
+    m = re.search(r"\(([^)]*(?:kr|kroner|prosent|%|tonn|km|kvm|m2|årsverk)[^)]*)\)", label, re.I)
+    if m:
+        return m.group(1)
+    return None
+
+
+def _unit_suffix(unit: str | None, raw: str) -> str:
+    if not unit or unit == "%" and "%" in raw:
+        return ""
+    return " " + unit
+
+
+def sign_note(corpus: Corpus, table_gid: int, value: float, lang: str) -> str | None:
+    """The report's own note on signs that applies to this table: a caption that says how
+    overspend is shown, or a sentence of the same chapter that says income is negative."""
+    ti = corpus.tables[table_gid]
+    tbl = ti.table
+    m = re.search(r"\(([^)]*(?:minus|negativ)[^)]*)\)", tbl.caption, re.I)
+    if m:
+        return t(lang, "sign_overspend", note=m.group(1), where=f"{t(lang, 'table')} {tbl.cite_number}")
+    if value >= 0:
+        return None
+    report = corpus.reports[ti.report]
+    for p in report.passages:
+        if p.chapter == tbl.chapter:
+            note = _SIGN_NOTE.search(p.text)
+            if note and re.search(r"inntekt", note.group(0), re.I):
+                where = chapter_text(p.chapter.display, lang) + ", " + (
+                    f"{t(lang, 'page')} {report.page_of(p.lines[0])}" if report.page_starts
+                    else f"{t(lang, 'line')} {p.lines[0]}")
+                return t(lang, "sign_income", where=where)
+    return None
+
+
+def _when(col: str, lang: str) -> str | None:
+    for pattern, key in ((_YEAR_ONLY, "in_year"), (_ACCOUNTS, "in_accounts"), (_BUDGET, "in_budget")):
+        m = pattern.match(col)
+        if m:
+            return t(lang, key, y=m.group(1))
+    return None
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def write_cell(corpus: Corpus, cell: int, lang: str) -> Written:
+    row = corpus.rows[int(corpus.cell_row[cell])]
+    col = corpus.columns[int(corpus.cell_col[cell])]
+    table = corpus.tables[row.table].table
+    raw = corpus.cell_raw[cell]
+    value = float(corpus.cell_value[cell])
+    unit = cell_unit(table, row.row.label, raw)
+    label = f"«{row.row.label}»"
+    when = _when(col.name, lang)
+    text = (t(lang, "cell", label=label, when=when, v=raw, unit=_unit_suffix(unit, raw)) if when
+            else t(lang, "cell_col", label=label, col=f"«{col.name}»", v=raw, unit=_unit_suffix(unit, raw)))
+    if lang == "no":
+        text = text[0].upper() + text[1:]
+    cite = cell_citation(corpus, cell)
+    details = []
+    note = sign_note(corpus, row.table, value, lang)
+    if note:
+        details.append(note)
+    for marker in dict.fromkeys(row.row.footnotes):
+        fn = next((f.text for f in table.footnotes if f.marker == marker), None)
+        if fn:
+            details.append(t(lang, "footnote", text=fn if len(fn) <= 220 else fn[:217].rsplit(" ", 1)[0] + " …"))
+    if row.row.uncertain:
+        details.append(t(lang, "uncertain", why=f" ({row.row.reason})" if row.row.reason else ""))
+    return Written(text, (cite,), value, raw, unit or (t(lang, "count") if "%" not in raw else "%"), tuple(details))
+
+
+def write_diff(corpus: Corpus, a: int, b: int, lang: str) -> Written:
+    ra, rb = corpus.rows[int(corpus.cell_row[a])], corpus.rows[int(corpus.cell_row[b])]
+    ca, cb = corpus.columns[int(corpus.cell_col[a])], corpus.columns[int(corpus.cell_col[b])]
+    raw_a, raw_b = corpus.cell_raw[a], corpus.cell_raw[b]
+    value = float(corpus.cell_value[a] - corpus.cell_value[b])
+    raw = format_number(value, max(decimals_of(raw_a), decimals_of(raw_b)))
+    table = corpus.tables[ra.table].table
+    unit = cell_unit(table, ra.row.label, raw_a)
+    same_row = ra.index == rb.index and ra.table == rb.table
+    label_b = "" if same_row else f"«{rb.row.label}» "
+    text = t(lang, "diff", v=raw, unit=_unit_suffix(unit, raw), label_a=f"«{ra.row.label}»", col_a=f"«{ca.name}»",
+             raw_a=raw_a, label_b=label_b, col_b=f"«{cb.name}»", raw_b=raw_b)
+    details = (t(lang, "diff_work", raw_a=raw_a, raw_b=raw_b, v=raw),)
+    unit = unit or (t(lang, "count") if "%" not in raw_a else "%")
+    return Written(text, (cell_citation(corpus, a), cell_citation(corpus, b)), value, raw, unit, details)
+
+
+def write_figure(corpus: Corpus, fig: int, lang: str) -> Written:
+    f = corpus.figures[fig]
+    sent = int(corpus.figure_sentence[fig])
+    unit = f.unit or (f.after.split()[0] if f.after else None) or t(lang, "count")
+    shown_unit = f" {f.unit}" if f.unit and f.unit != "%" else ("%" if f.unit == "%" else "")
+    text = t(lang, "figure", v=f.raw, unit=shown_unit, q=corpus.sentences[sent].text)
+    return Written(text, (sentence_citation(corpus, sent),), f.value, f.raw, unit)
+
+
+def write_sentence(corpus: Corpus, sent: int, lang: str) -> Written:
+    return Written(t(lang, "sentence", q=corpus.sentences[sent].text), (sentence_citation(corpus, sent),))
+
+
+def write_lead(corpus: Corpus, lead: int, lang: str) -> Written:
+    info = corpus.leads[lead]
+    return Written(t(lang, "lead", heading=info.heading, q=info.text), (lead_citation(corpus, lead),))
+
+
+def write_candidate(engine: Engine, scored: Scored, i: int, lang: str) -> Written:
+    corpus = engine.corpus
+    kind, ref = int(scored.cands.kind[i]), int(scored.cands.ref[i])
+    if kind == CELL:
+        return write_cell(corpus, ref, lang)
+    if kind == DIFF:
+        a, b = scored.cands.pairs[ref]
+        return write_diff(corpus, a, b, lang)
+    if kind == FIGURE:
+        return write_figure(corpus, ref, lang)
+    if kind == SENTENCE:
+        return write_sentence(corpus, ref, lang)
+    return write_lead(corpus, ref, lang)
+
+
+def alternative_question(engine: Engine, scored: Scored, i: int, lang: str) -> str:
+    """A precise question that asks for candidate i (what a «Mente du …?» chip sends)."""
+    corpus = engine.corpus
+    kind, ref = int(scored.cands.kind[i]), int(scored.cands.ref[i])
+    if kind in (CELL, DIFF):
+        cell = ref if kind == CELL else scored.cands.pairs[ref][0]
+        row = corpus.rows[int(corpus.cell_row[cell])]
+        ti = corpus.tables[row.table]
+        n = ti.table.cite_number or "?"
+        if kind == DIFF:
+            a, b = scored.cands.pairs[ref]
+            return t(lang, "ask_diff", col_a=corpus.columns[int(corpus.cell_col[a])].name,
+                     col_b=corpus.columns[int(corpus.cell_col[b])].name, label=row.row.label, n=n)
+        col = corpus.columns[int(corpus.cell_col[cell])].name
+        if len(corpus.reports) > 1:
+            return t(lang, "ask_cell_report", label=row.row.label, col=col, n=n,
+                     title=_title(corpus.reports[ti.report]) or "")
+        return t(lang, "ask_cell", label=row.row.label, col=col, n=n)
+    sent = int(corpus.figure_sentence[ref]) if kind == FIGURE else ref
+    text = corpus.sentences[sent].text if kind in (FIGURE, SENTENCE) else corpus.leads[ref].heading
+    short = text if len(text) <= 90 else text[:87].rsplit(" ", 1)[0] + " …"
+    return t(lang, "ask_sentence", q=short)
+
+
+def write_answer(engine: Engine, scored: Scored, decision: Decision, question: str) -> Answer:
+    a = scored.analysis
+    lang = a.lang
+    corpus = engine.corpus
+    alternatives = []
+    for i in decision.alternatives:
+        w = write_candidate(engine, scored, i, lang)
+        alternatives.append(Alternative(alternative_question(engine, scored, i, lang), w.value, w.value_raw, w.unit,
+                                        w.citations[0], float(scored.scores[i])))
+    if decision.abstain:
+        w = write_abstention(engine, scored, decision, lang)
+        answer, abstained, kind, report = w.text, True, None, None
+    else:
+        assert decision.best is not None
+        w = write_candidate(engine, scored, decision.best, lang)
+        kind_code = int(scored.cands.kind[decision.best])
+        kind = ("cell", "figure", "sentence", "lead", "diff")[kind_code]
+        answer, abstained = w.text, False
+        report = w.citations[0].report if w.citations else None
+        if len(corpus.reports) > 1 and w.citations and w.citations[0].report_title:
+            answer += " " + t(lang, "from_report", title=w.citations[0].report_title)
+        if alternatives:
+            answer += " " + t(lang, "unsure")
+    if a.injection:
+        answer = t(lang, "injection") + " " + answer
+    if a.followup:
+        answer += " " + t(lang, "followup", q=a.text)
+    trace = (
+        f"analysis: {a.to_dict()}",
+        f"decision: {'abstain ' + str(decision.reason) if decision.abstain else 'answer'}"
+        + (f" (confidence {decision.confidence:.2f})" if decision.confidence is not None else ""),
+    )
+    value = None if abstained else w.value
+    return Answer(
+        question=question, answer=answer, abstained=abstained, value=value, unit=None if abstained else w.unit,
+        citations=() if abstained else w.citations, lang=lang, mode="extractive",
+        value_raw=None if abstained else w.value_raw, trace=trace,
+        alternatives=tuple(alternatives), confidence=decision.confidence, report=report,
+        details=w.details, kind=kind,
+    )
+
+
+def write_abstention(engine: Engine, scored: Scored, d: Decision, lang: str) -> Written:
+    corpus = engine.corpus
+    if d.reason == "other_municipality":
+        homes = sorted({r.meta.municipality for r in corpus.reports if r.meta and r.meta.municipality}) or ["kommunen"]
+        return Written(t(lang, "abstain_other", home=", ".join(homes), what=d.detail), ())
+    if d.reason == "year":
+        return Written(t(lang, "abstain_year", y=d.detail) if d.detail else t(lang, "abstain_year_unnamed"), ())
+    if d.reason == "nothing_asked":
+        return Written(t(lang, "abstain_nothing"), ())
+    text = t(lang, "abstain_none")
+    if d.best is not None:
+        w = write_candidate(engine, scored, d.best, lang)
+        if w.citations:
+            c = w.citations[0]
+            what = (t(lang, "nearest_cell", n=c.table, label=c.row) if c.row
+                    else t(lang, "nearest_text", ch=chapter_text(c.chapter, lang), lines=where_text(c, lang)))
+            text += " " + t(lang, "nearest", what=what)
+    return Written(text, ())
+
+
+__all__ = ["write_answer", "cite_text", "candidate_value", "Written"]

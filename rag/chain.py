@@ -1,132 +1,113 @@
-"""The answer chain as a LangChain Runnable of separate steps:
+"""The answer chain as LangChain Runnables over typed records:
 
-    analyze -> retrieve -> resolve -> write
+    score (every candidate of every report) -> decide (answer, ask back, abstain) -> write
 
-Each step is a plain function over a state dict (tests drive them one by one); `build_chain`
-binds them to their dependencies and composes them with ``RunnableLambda``. Input:
-``{"question": str, "history": list | None}``; output: the state with ``"answer"``.
-`build_stream_chain` is the same with a streaming write step: ``.stream(input)`` yields
-`rag.llm.StreamEvent`s (guarded text pieces in LLM mode, then the final answer).
+`build_chain(engine)` answers with `.invoke(Turn)`; `build_stream_chain(engine, llm_writer)`
+yields `rag.llm.StreamEvent`s (guarded model text in LLM mode, then the final answer).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+import numpy as np
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
-from rag.abstain import decide
-from rag.answer import build_answer
-from rag.query import QueryContext, analyze
+from rag.answer import write_answer
+from rag.decide import Decision, asked_report, decide
+from rag.engine import Engine, Scored
 from rag.records import Answer
-from rag.resolve import ReportIndex, resolve
-from rag.retrieve import HybridRetriever
-
-State = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class ChainDeps:
-    ctx: QueryContext
-    index: ReportIndex
-    retriever: HybridRetriever
-    top_k: int = 8
-    pool: int = 40  # chunks the resolver looks at
-    mode: str = "extractive"
-    # LLM mode: (question, analysis, resolution, extractive answer) -> Answer
-    llm_writer: Callable[[State], Answer] | None = None
+class Turn:
+    question: str
+    history: tuple[Any, ...] = ()
+    reports: frozenset[str] | None = None  # report ids the user picked (None: all)
 
 
-def dense_text(state: State) -> str:
-    """What the dense retriever embeds: the (effective) question, with Norwegian synonyms for
-    English questions (the e5 model handles both languages, the report is Norwegian)."""
-    a = state["analysis"]
-    text = a.text
-    if a.lang == "en" and a.expansions:
-        text = f"{text} ({' '.join(a.expansions)})"
-    return text
+@dataclass(frozen=True)
+class Step:
+    turn: Turn
+    scored: Scored | None = None
+    decision: Decision | None = None
+    answer: Answer | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def step_analyze(state: State, deps: ChainDeps) -> State:
-    t0 = time.perf_counter()
-    a = analyze(state["question"], deps.ctx, state.get("history"))
-    trace = [*state.get("trace", ()), f"analysis: {a.to_dict()}"]
-    return {**state, "analysis": a, "trace": trace, "t_analyze": time.perf_counter() - t0}
+def _allowed_reports(engine: Engine, turn: Turn) -> set[int] | None:
+    """Reports the answer may come from: those picked, narrowed to the one the question names."""
+    ids = [r.meta.id if r.meta else r.source_name for r in engine.corpus.reports]
+    allowed = set(range(len(ids))) if turn.reports is None else {i for i, rid in enumerate(ids) if rid in turn.reports}
+    named = asked_report(engine, turn.question)
+    if named is not None and named in allowed and len(ids) > 1:
+        municipality = engine.corpus.reports[named].meta.municipality if engine.corpus.reports[named].meta else None
+        same = {i for i in allowed if engine.corpus.reports[i].meta
+                and engine.corpus.reports[i].meta.municipality == municipality}
+        allowed = same or allowed
+    return None if allowed == set(range(len(ids))) else allowed
 
 
-def step_retrieve(state: State, deps: ChainDeps) -> State:
-    t0 = time.perf_counter()
-    a = state["analysis"]
-    where = {"table_number": a.table_ref} if a.table_ref is not None else None
-    problems: list[str] = []
-    hits = deps.retriever.search(a, k=deps.pool, where=where, dense_text=dense_text(state), problems=problems)
-    if where and not hits:
-        hits = deps.retriever.search(a, k=deps.pool, dense_text=dense_text(state), problems=problems)
-    # more prose for the sentence picker: the best BM25 prose chunks (no second embedding call)
-    have = {h.chunk.id for h in hits}
-    extra = [h for h in deps.retriever.search(a, k=12, where={"kind": "prose"}, use_dense=False)
-             if h.chunk.id not in have]
-    hits = [*hits, *extra]
-    trace = [*state["trace"], *problems[:1], "retrieved: " + ", ".join(h.chunk.id for h in hits[: deps.top_k])]
-    return {**state, "hits": hits, "trace": trace, "degraded": bool(problems), "t_retrieve": time.perf_counter() - t0}
+def step_score(turn: Turn, engine: Engine) -> Step:
+    scored = engine.score(turn.question, list(turn.history))
+    allowed = _allowed_reports(engine, turn)
+    if allowed is not None:
+        from rag.decide import report_of
+
+        mask = np.asarray([report_of(engine, scored, i) in allowed for i in range(len(scored.scores))])
+        scores = np.where(mask, scored.scores, -1e9).astype(np.float32)
+        scored = replace(scored, scores=scores, order=np.argsort(-scores, kind="stable")[: int(mask.sum())])
+    return Step(turn, scored)
 
 
-def step_resolve(state: State, deps: ChainDeps) -> State:
-    t0 = time.perf_counter()
-    a = state["analysis"]
-    idf = {s: deps.retriever.idf(s) for s in (*a.content, *a.expansions)}
-    res = resolve(deps.ctx, deps.index, a, state["hits"], idf, idf_ceiling=deps.retriever.idf_ceiling())
-    verdict = decide(a, res, deps.index)
-    trace = [*state["trace"], *res.trace]
-    return {**state, "resolution": res, "verdict": verdict, "trace": trace, "t_resolve": time.perf_counter() - t0}
+def step_decide(step: Step, engine: Engine) -> Step:
+    assert step.scored is not None
+    return replace(step, decision=decide(engine, step.scored))
 
 
-def step_write(state: State, deps: ChainDeps) -> State:
-    a = state["analysis"]
-    answer = build_answer(
-        state["question"], a, state["resolution"], state["verdict"], deps.index, trace=tuple(state["trace"]),
-        degraded=bool(state.get("degraded")),
-    )
-    state = {**state, "answer": answer}
-    if deps.mode == "llm" and deps.llm_writer is not None:
-        state = {**state, "answer": deps.llm_writer(state)}
-    return state
+def step_write(step: Step, engine: Engine) -> Step:
+    assert step.scored is not None and step.decision is not None
+    return replace(step, answer=write_answer(engine, step.scored, step.decision, step.turn.question))
 
 
-def _find_steps(deps: ChainDeps) -> Runnable[State, State]:
-    """analyze -> retrieve -> resolve: what both chains share."""
+def _find(engine: Engine) -> Runnable[Turn, Step]:
     return (
-        RunnableLambda(partial(step_analyze, deps=deps), name="analyze")
-        | RunnableLambda(partial(step_retrieve, deps=deps), name="retrieve")
-        | RunnableLambda(partial(step_resolve, deps=deps), name="resolve")
+        RunnableLambda(partial(step_score, engine=engine), name="score")
+        | RunnableLambda(partial(step_decide, engine=engine), name="decide")
+        | RunnableLambda(partial(step_write, engine=engine), name="write")
     )
 
 
-def build_chain(deps: ChainDeps) -> Runnable[State, State]:
-    return _find_steps(deps) | RunnableLambda(partial(step_write, deps=deps), name="write")
+def build_chain(engine: Engine, llm_writer: Any = None) -> Runnable[Turn, Step]:
+    """Turn -> Step with the answer (the LLM phrases it when a writer is given)."""
+    chain = _find(engine)
+    if llm_writer is None:
+        return chain
+
+    def phrase(step: Step) -> Step:
+        assert step.answer is not None and step.scored is not None
+        return replace(step, answer=llm_writer(step.answer, step.scored.analysis.text))
+
+    return chain | RunnableLambda(phrase, name="phrase")
 
 
-def step_write_stream(states: Iterator[State], deps: ChainDeps) -> Iterator[Any]:
-    """The write step, streamed: `rag.llm.StreamEvent`s. LLM mode: guarded text pieces as the
-    model writes them, then the final answer (``replaces=True`` when the streamed text must be
-    discarded); extractive mode: the final answer only."""
+def build_stream_chain(engine: Engine, llm_writer: Any = None) -> Runnable[Turn, Any]:
+    """The same steps with a streaming last step: ``.stream(turn)`` yields StreamEvents."""
     from rag.llm import StreamEvent
 
-    for state in states:
-        state = step_write(state, replace(deps, mode="extractive"))
-        stream = getattr(deps.llm_writer, "stream", None)
-        if deps.mode == "llm" and callable(stream):
-            yield from stream(state)
-        elif deps.mode == "llm" and deps.llm_writer is not None:
-            yield StreamEvent("final", answer=deps.llm_writer(state))
-        else:
-            yield StreamEvent("final", answer=state["answer"])
+    def events(steps: Iterator[Step]) -> Iterator[Any]:
+        for step in steps:
+            assert step.answer is not None and step.scored is not None
+            stream = getattr(llm_writer, "stream", None)
+            if callable(stream):
+                yield from stream(step.answer, step.scored.analysis.text)
+            else:
+                yield StreamEvent("final", answer=step.answer)
+
+    return _find(engine) | RunnableGenerator(events, name="phrase")
 
 
-def build_stream_chain(deps: ChainDeps) -> Runnable[State, Any]:
-    """The same steps with a streaming write: ``.stream(input)`` yields `rag.llm.StreamEvent`s."""
-    return _find_steps(deps) | RunnableGenerator(partial(step_write_stream, deps=deps), name="write")
+__all__ = ["Turn", "Step", "build_chain", "build_stream_chain", "Sequence"]

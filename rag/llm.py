@@ -9,7 +9,8 @@
 
   - every figure in it equals (numerically: ``7,0%`` = ``7,0 %`` = ``7.0``, ``1878,6`` =
     ``1 878,6``, ``−5`` = ``-5``) a number printed in the cited sources, the shown computation,
-    or a citation's table or line number; years 2016–2021 and citation markers are not figures,
+    or a citation's table or line number (a year counts when the question or a source names it);
+    citation markers are not figures,
   - it contains the answer's own value, cites no ``[n]`` beyond the facts it was given,
   - the model stopped by itself (finish reason ``length`` = cut off at ``llm_max_tokens``),
   - it does not echo the prompt, ramble, or switch language.
@@ -45,10 +46,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict
 
 from rag import prompts
-from rag.answer import cite_text, tr, unit_text
+from rag.answer import cite_text
 from rag.local_llm import sse_payloads
+from rag.messages import t as tr
 from rag.records import Answer
-from rag.resolve import Resolution
 from rag.text import detect_language
 from rapport.settings import Settings
 
@@ -182,30 +183,24 @@ def _lang(answer: Answer) -> str:
     return "en" if answer.lang == "en" else "no"
 
 
-def build_messages(question: str, answer: Answer, res: Resolution) -> list[BaseMessage]:
+def build_messages(question: str, answer: Answer) -> list[BaseMessage]:
     """System message, one worked example (user + assistant), then the real question with the
-    facts behind the extractive answer and the resolved value with its citation as the target
-    (texts in rag.prompts). Notes (sign conventions) are not sent: the writer appends the
-    extractive answer's note to the model's text."""
+    facts behind the extractive answer and its value with its citation as the target (texts in
+    rag.prompts). Notes (sign conventions) are not sent: the writer appends them to the model's text."""
     lang = "en" if answer.lang == "en" else "no"
     facts: list[str] = []
-    t = res.table if res.choice == "table" else None
     for n, c in enumerate(answer.citations, start=1):
-        if c.table is not None:
-            raw = _cell_raw(res, c.row, c.column) or ""
-            unit = unit_text(t.cell.table.unit if t else None, raw, c.row or "") if raw else ""
-            facts.append(
-                prompts.FACT_CELL[lang].format(
-                    n=n, table=c.table, row=c.row, column=c.column, raw=raw, unit=unit
-                )
-            )
+        if c.table is not None or c.row is not None:
+            raw = c.value_raw or ""
+            unit = f" {answer.unit}" if raw and answer.unit and answer.unit not in raw else ""
+            facts.append(prompts.FACT_CELL[lang].format(n=n, table=c.table, row=c.row, column=c.column, raw=raw, unit=unit))
         else:
             lines = f"{c.lines[0]}–{c.lines[1]}" if c.lines[0] != c.lines[1] else str(c.lines[0])
             facts.append(prompts.FACT_PROSE[lang].format(n=n, chapter=c.chapter, lines=lines, quote=c.quote))
-    if t is not None and t.kind == "computed":
-        a, b = t.operands
-        facts.append(prompts.FACT_COMPUTED[lang].format(a=a.cell.raw, b=b.cell.raw, v=t.value_raw))
-    user = prompts.USER[lang].format(question=question, facts="\n".join(facts), task=_task(answer, res, lang))
+    if answer.kind == "diff" and len(answer.citations) >= 2:
+        facts.append(prompts.FACT_COMPUTED[lang].format(a=answer.citations[0].value_raw, b=answer.citations[1].value_raw,
+                                                        v=answer.value_raw))
+    user = prompts.USER[lang].format(question=question, facts="\n".join(facts), task=_task(answer, lang))
     example_q, example_a = prompts.EXAMPLE[lang]
     return [
         SystemMessage(content=prompts.SYSTEM[lang]),
@@ -215,53 +210,23 @@ def build_messages(question: str, answer: Answer, res: Resolution) -> list[BaseM
     ]
 
 
-def answer_notes(extractive: Answer, res: Resolution) -> str:
-    """The sign-convention note of the extractive answer ("Merk: inntekter vises med negativt
-    fortegn ..."), to print after the model's text; "" when there is none."""
-    t = res.table if res.choice == "table" else None
-    if t is None or t.sign_note is None:
-        return ""
-    lang = _lang(extractive)
-    for key, kw in (("sign_income", {}), ("sign_overspend", {"note": t.sign_note.text})):
-        head, _, tail = tr(lang, key, where="\0", **kw).partition("\0")
-        i = extractive.answer.find(head)
-        j = extractive.answer.find(tail, i + len(head)) if i >= 0 else -1
-        if i >= 0 and j >= 0:
-            return extractive.answer[i : j + len(tail)]
-    return ""
+def answer_notes(extractive: Answer) -> str:
+    """The extractive answer's notes (sign conventions, footnotes), to print after the model's text."""
+    return " ".join(extractive.details)
 
 
-def _task(answer: Answer, res: Resolution, lang: str) -> str:
-    """The concrete target: the resolved value as printed, its unit and its citation marker(s)."""
+def _task(answer: Answer, lang: str) -> str:
+    """The concrete target: the value as printed, its unit and its citation marker(s)."""
     if not answer.value_raw:
         return prompts.TASK_TEXT[lang]
-    t = res.table if res.choice == "table" else None
-    if t is not None:
-        unit = unit_text(t.cell.table.unit, answer.value_raw, t.cell.row.label or "")
-    elif answer.unit and answer.unit not in answer.value_raw:
-        unit = " " + answer.unit
-    else:
-        unit = ""
-    n_cites = 2 if t is not None and t.kind == "computed" and len(answer.citations) >= 2 else 1
+    unit = f" {answer.unit}" if answer.unit and answer.unit not in answer.value_raw else ""
+    n_cites = 2 if answer.kind == "diff" and len(answer.citations) >= 2 else 1
     cite = prompts.CITE_JOIN[lang].join(f"[{n}]" for n in range(1, n_cites + 1))
-    return prompts.TASK_VALUE[lang].format(
-        value=answer.value_raw + unit, value_raw=answer.value_raw, cite=cite
-    )
-
-
-def _cell_raw(res: Resolution, row: str | None, column: str | None) -> str | None:
-    t = res.table
-    if t is None:
-        return None
-    for ref in (t.cell, *t.operands, *t.context):
-        if ref.row.label == row and ref.column == column:
-            return ref.cell.raw
-    return None
+    return prompts.TASK_VALUE[lang].format(value=answer.value_raw + unit, value_raw=answer.value_raw, cite=cite)
 
 
 # --------------------------------------------------------------------------- numbers
 
-YEARS = range(2016, 2022)  # a bare year in this range is a date, not a figure
 # citation markers: [1], [2, 3], [1–2]; never figures
 _CITE_MARK = re.compile(r"\[\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*\]")
 _CITE_NUM = re.compile(r"\d+")
@@ -276,7 +241,6 @@ _NUM = re.compile(
 class Number:
     raw: str  # as printed
     values: tuple[float, ...]  # every reading ("1,234" is 1.234 in Norwegian and 1234 in English)
-    year: bool  # a bare year 2016–2021: a date, not a figure
 
 
 def _readings(whole: str, rest: str) -> tuple[float, ...]:
@@ -310,8 +274,7 @@ def scan_numbers(text: str) -> list[Number]:
             continue
         if sign:
             values = tuple(-v for v in values)
-        year = not sign and not rest and whole.isdigit() and int(whole) in YEARS
-        out.append(Number(m.group(0), values, year))
+        out.append(Number(m.group(0), values))
     return out
 
 
@@ -329,41 +292,41 @@ def _close(v: float, a: float) -> bool:
     return abs(v - a) <= 1e-9 * max(1.0, abs(a))
 
 
-def allowed_numbers(question: str, answer: Answer, res: Resolution) -> set[float]:
+def allowed_numbers(question: str, answer: Answer) -> set[float]:
     """Numbers the generated text may contain: those printed in the cited sources and quotes,
-    the shown computation and sign note, and citation table/line numbers. The question's own
-    numbers are not allowed (an injected figure must not survive); its years are dates anyway."""
+    the shown computation and notes, citation table/line numbers, and the years the question
+    or the sources name. The question's other numbers are not allowed (an injected figure must
+    not survive)."""
     allowed: set[float] = set()
-    texts: list[str] = []
+    texts: list[str] = [*answer.details]
     for c in answer.citations:
         texts.append(c.quote)
         if c.table is not None:
-            allowed.add(float(c.table))
+            allowed.update(n.values[0] for n in scan_numbers(str(c.table)))
         allowed.update(float(x) for x in c.lines)
-        texts.extend(x for x in (c.row, c.column, c.chapter) if x)
+        if c.page is not None:
+            allowed.add(float(c.page))
+        texts.extend(x for x in (c.row, c.column, c.chapter, c.value_raw) if x)
     if answer.value is not None:
         allowed.add(answer.value)
-    t = res.table if res.choice == "table" else None
-    if t is not None:
-        texts.extend(r.cell.raw for r in (t.cell, *t.operands, *t.context))
-        texts.append(t.value_raw)
-        if t.sign_note is not None:
-            texts.append(t.sign_note.text)
+    if answer.value_raw:
+        texts.append(answer.value_raw)
     for text in texts:
         for n in scan_numbers(text):
             allowed.update(n.values)
+    allowed.update(float(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", " ".join([question, *texts])))
     return allowed
 
 
 def guard(text: str, allowed: Iterable[float]) -> list[str]:
     """Printed forms of figures in `text` that are not allowed (empty list: the text passes).
-    Years 2016–2021 and citation markers are not figures; a number passes when any of its
-    readings equals an allowed value."""
+    Citation markers are not figures; a number passes when any of its readings equals an
+    allowed value."""
     ok = list(allowed)
     return [
         n.raw
         for n in scan_numbers(text)
-        if not n.year and not any(_close(v, a) for v in n.values for a in ok)
+        if not any(_close(v, a) for v in n.values for a in ok)
     ]
 
 
@@ -494,23 +457,22 @@ class StreamEvent:
 
 
 class LLMWriter:
-    """The chain's LLM write step: ``writer(state) -> Answer`` and ``writer.stream(state)`` ->
-    `StreamEvent`s (the call consumes the stream, so both take the same path)."""
+    """The chain's LLM write step: ``writer(answer, question) -> Answer`` and
+    ``writer.stream(answer, question)`` -> `StreamEvent`s (the call consumes the stream, so both
+    take the same path). ``answer`` is the extractive answer; ``question`` the effective question."""
 
     def __init__(self, model: BaseChatModel) -> None:
         self.model = model
 
-    def __call__(self, state: dict[str, Any]) -> Answer:
+    def __call__(self, extractive: Answer, question: str) -> Answer:
         final: Answer | None = None
-        for event in self.stream(state):
+        for event in self.stream(extractive, question):
             if event.kind == "final":
                 final = event.answer
         assert final is not None
         return final
 
-    def stream(self, state: dict[str, Any]) -> Iterator[StreamEvent]:
-        extractive: Answer = state["answer"]
-        res: Resolution = state["resolution"]
+    def stream(self, extractive: Answer, question: str) -> Iterator[StreamEvent]:
         base = replace(extractive, mode="llm")
 
         def fallback(why: str, streamed: bool, reply: str = "") -> StreamEvent:
@@ -522,10 +484,9 @@ class LLMWriter:
         if extractive.abstained or not extractive.citations:
             yield fallback("llm: not used (no answer to phrase)", False)
             return
-        question = state["analysis"].text if state.get("analysis") is not None else extractive.question
         lang = _lang(extractive)
-        messages = build_messages(question, extractive, res)
-        checker = PrefixGuard(allowed_numbers(question, extractive, res), len(extractive.citations))
+        messages = build_messages(question, extractive)
+        checker = PrefixGuard(allowed_numbers(question, extractive), len(extractive.citations))
         streamed = False
         finish: str | None = None
         chunks = self.model.stream(messages, stop=prompts.STOP[lang])
@@ -580,7 +541,7 @@ class LLMWriter:
         sources = "; ".join(
             f"[{n}] {cite_text(c, lang)}" for n, c in enumerate(extractive.citations, start=1)
         )
-        note = answer_notes(extractive, res)
+        note = answer_notes(extractive)
         answer = replace(
             base,
             answer=f"{text}{' ' + note if note else ''}\n\n{tr(lang, 'sources')}: {sources}.",

@@ -472,9 +472,26 @@ def question_terms(ctx: QueryContext, text: str, compare_asked: bool = False,
     return terms, free
 
 
+# Function words people type without æøå, restored so that the rules above see them
+# ("hvor mye faerre ... enn aret for" = "hvor mye færre ... enn året før"). Content words are
+# repaired against the report's own vocabulary later (rag/match.py).
+_ASCII_WORDS = {
+    "pa": "på", "aret": "året", "ar": "år", "arene": "årene", "faerre": "færre", "hoyere": "høyere",
+    "okte": "økte", "okt": "økt", "okning": "økning", "nar": "når", "ogsa": "også", "forrige": "forrige",
+    "storre": "større", "sma": "små", "naermere": "nærmere", "hvilke": "hvilke", "fjor": "fjor", "aarsrapport": "årsrapport",
+}
+_ASCII_PREV_YEAR = re.compile(r"\b(året|aret)\s+for\b(?=\s*(?:[?.,;:)]|$))", re.IGNORECASE)
+
+
+def restore_letters(text: str) -> str:
+    """'hvor mye faerre ... aret for?' -> 'hvor mye færre ... året før?' (common words only)."""
+    text = _ASCII_PREV_YEAR.sub("året før", text)
+    return re.sub(r"\b[a-zA-Z]+\b", lambda m: _ASCII_WORDS.get(m.group(0).lower(), m.group(0)), text)
+
+
 def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
     """Analyse one question on its own (no history)."""
-    text = " ".join(clean(question).split())
+    text = restore_letters(" ".join(clean(question).split()))
     lang = detect_language(text)
     text_clean, injection = strip_injection(text)
     table_ref = find_table_ref(text_clean)

@@ -1,29 +1,32 @@
-"""The answer service: report + index + chain behind ``ask``.
+"""The answer service: the loaded index behind ``ask``, and the one place that builds it.
 
-``build_service(settings)`` parses the report (well under a second), opens the Chroma index
-built by ``rapport ingest`` (ServiceError when it is missing or stale, with the command to
-run), loads every chunk for BM25 and composes the chain. Nothing heavy happens at import.
+``build_service(settings)`` is the composition root: it opens the index (never a source file),
+checks that it was built by this code's parser, units and embedding model, loads every report
+and its vectors, the trained ranker and (in LLM mode) the model writer. When the index is
+missing it either builds the bundled report into an empty data dir (``ingest_missing``) or
+raises ServiceError with the command to run; it never overwrites an index someone built.
+
+A running service notices a new active build (a re-ingest) with one cheap pointer read at most
+every ``check_every_s`` seconds and swaps to it atomically: one answer is always computed from
+one build.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ingest.records import Chunk, Report
-from rag.answer import cite_text, home_name
-from rag.chain import ChainDeps, build_chain, build_stream_chain, dense_text
-from rag.query import QueryContext, Synonyms, analyze, find_acronyms
+from rag.chain import Turn, build_chain, build_stream_chain
+from rag.engine import Engine
+from rag.messages import t
 from rag.records import Answer
-from rag.resolve import ReportIndex
-from rag.retrieve import DenseSearch, HybridRetriever
-from rag.text import Analyzer, detect_language
+from rag.text import detect_language
 from rapport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,24 +36,6 @@ MAX_QUESTION_CHARS = 2000
 
 class ServiceError(Exception):
     """The service cannot start; the message says why and what to run."""
-
-
-_MESSAGES = {
-    "no": {
-        "empty": "Skriv et spørsmål om årsrapporten, f.eks. «Hva var netto driftsresultat i 2020?»",
-        "too_long": f"Spørsmålet er for langt (høyst {MAX_QUESTION_CHARS} tegn). Kort det ned og prøv igjen.",
-        "binary": "Spørsmålet inneholder tegn som ikke er tekst. Skriv spørsmålet på nytt.",
-        "script": "Jeg kan bare svare på spørsmål på norsk eller engelsk. / I can only answer questions in Norwegian or English.",
-        "error": "Beklager, noe gikk galt da spørsmålet skulle besvares. Prøv igjen, eller still spørsmålet på en annen måte.",
-    },
-    "en": {
-        "empty": "Please type a question about the annual report, e.g. “What was the net operating result in 2020?”",
-        "too_long": f"The question is too long (at most {MAX_QUESTION_CHARS} characters). Please shorten it.",
-        "binary": "The question contains characters that are not text. Please type it again.",
-        "script": "I can only answer questions in Norwegian or English. / Jeg kan bare svare på spørsmål på norsk eller engelsk.",
-        "error": "Sorry, something went wrong while answering. Please try again or rephrase the question.",
-    },
-}
 
 
 def check_input(question: object) -> tuple[str | None, str | None]:
@@ -80,47 +65,114 @@ def check_input(question: object) -> tuple[str | None, str | None]:
     return cleaned, None
 
 
-@dataclass
-class Service:
-    settings: Settings
-    report: Report
-    deps: ChainDeps
-    chain: Any  # Runnable[State, State]
+def _no_surrogates(question: Any) -> Any:
+    if isinstance(question, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
+        # lone surrogates (undecodable input bytes) cannot be printed or sent as UTF-8
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in question)
+    return question
 
-    def ask(self, question: str, history: list | None = None) -> Answer:
+
+@dataclass
+class Loaded:
+    """One index build in memory."""
+
+    build: str  # collection name of the build ("" when built from reports in memory)
+    engine: Engine
+    reports: tuple[Any, ...]  # ReportInfo of each report
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        loaded: Loaded,
+        reload: Callable[[], Loaded] | None = None,
+        active_build: Callable[[], str | None] | None = None,
+        llm_writer: Any = None,
+        check_every_s: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self._loaded = loaded
+        self._reload = reload
+        self._active_build = active_build
+        self._llm_writer = llm_writer
+        self._check_every_s = check_every_s
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    # -- the index ------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self._loaded.engine
+
+    @property
+    def build(self) -> str:
+        return self._loaded.build
+
+    def reports(self) -> tuple[Any, ...]:
+        return self._loaded.reports
+
+    def refresh(self, force: bool = False) -> bool:
+        """Swap to a newer active build if there is one; True when swapped."""
+        if self._reload is None or self._active_build is None:
+            return False
+        now = time.monotonic()
+        if not force and now - self._checked < self._check_every_s:
+            return False
+        self._checked = now
+        try:
+            active = self._active_build()
+        except Exception:  # the store is away: keep serving what we have
+            log.warning("could not check the active index build", exc_info=True)
+            return False
+        if active is None or active == self._loaded.build:
+            return False
+        with self._lock:
+            if active == self._loaded.build:
+                return False
+            fresh = self._reload()
+            self._loaded = fresh  # one assignment: a running answer keeps the engine it started with
+            log.info("switched to index build %s", fresh.build)
+            return True
+
+    # -- answering ------------------------------------------------------------------------
+
+    def ask(self, question: str, history: list | None = None, reports: Iterable[str] | None = None) -> Answer:
         t0 = time.perf_counter()
-        if isinstance(question, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
-            # lone surrogates (undecodable input bytes) cannot be printed or sent as UTF-8
-            question = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in question)
+        question = _no_surrogates(question)
         cleaned, problem = check_input(question)
         if problem is not None or cleaned is None:
             return self._message_answer(question, problem or "empty", t0)
+        self.refresh()
+        loaded = self._loaded
+        turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         try:
-            state = self.chain.invoke({"question": cleaned, "history": list(history or []), "trace": []})
-            answer: Answer = state["answer"]
+            step = build_chain(loaded.engine, self._llm_writer).invoke(turn)
+            answer: Answer = step.answer
         except Exception:
             log.exception("answering %r failed", cleaned[:200])
             return self._message_answer(cleaned, "error", t0)
-        return replace(answer, question=question if isinstance(question, str) else cleaned,
+        return replace(answer, question=question if isinstance(question, str) else cleaned, mode=self.settings.mode,
                        latency_ms=(time.perf_counter() - t0) * 1000.0)
 
-    def stream(self, question: str, history: list | None = None) -> Iterator[Any]:
+    def stream(self, question: str, history: list | None = None, reports: Iterable[str] | None = None) -> Iterator[Any]:
         """`ask`, streamed: `rag.llm.StreamEvent`s. In LLM mode "delta" events carry the model's
         text as it is written (numbers already guarded); the last event is always "final" with
         the Answer, and ``replaces=True`` when the streamed text must be replaced by it."""
         from rag.llm import StreamEvent
 
         t0 = time.perf_counter()
-        if isinstance(question, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
-            question = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in question)
+        question = _no_surrogates(question)
         cleaned, problem = check_input(question)
         if problem is not None or cleaned is None:
             yield StreamEvent("final", answer=self._message_answer(question, problem or "empty", t0))
             return
+        self.refresh()
+        turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         streamed = False
         try:
-            chain = build_stream_chain(self.deps)
-            for event in chain.stream({"question": cleaned, "history": list(history or []), "trace": []}):
+            for event in build_stream_chain(self._loaded.engine, self._llm_writer).stream(turn):
                 if event.kind == "final":
                     answer = replace(event.answer, question=question if isinstance(question, str) else cleaned,
                                      latency_ms=(time.perf_counter() - t0) * 1000.0)
@@ -132,37 +184,46 @@ class Service:
             log.exception("answering %r failed", cleaned[:200])
         yield StreamEvent("final", answer=self._message_answer(cleaned, "error", t0), replaces=streamed)
 
+    def retrieve(self, question: str, k: int = 8) -> list[tuple[int, int]]:
+        """Source line spans of the k best distinct candidates (for the eval's recall@k)."""
+        from rag.candidates import candidate_text
+
+        cleaned, problem = check_input(_no_surrogates(question))
+        if problem is not None or cleaned is None:
+            return []
+        engine = self._loaded.engine
+        scored = engine.score(cleaned)
+        spans: list[tuple[int, int]] = []
+        for i in scored.order:
+            lines = candidate_text(engine.corpus, scored.cands, int(i))[1]
+            if lines not in spans:
+                spans.append(lines)
+            if len(spans) >= k:
+                break
+        return spans
+
     def _message_answer(self, question: object, problem: str, t0: float) -> Answer:
         q = question if isinstance(question, str) else ""
         lang = detect_language(q[:MAX_QUESTION_CHARS]) if problem not in ("script", "binary") else "no"
         return Answer(
-            question=q[:MAX_QUESTION_CHARS],
-            answer=_MESSAGES[lang][problem],
-            abstained=True,
-            value=None,
-            unit=None,
-            citations=(),
-            lang=lang,
-            mode=self.settings.mode,
-            latency_ms=(time.perf_counter() - t0) * 1000.0,
-            trace=(f"input: {problem}",),
+            question=q[:MAX_QUESTION_CHARS], answer=t(lang, problem, n=MAX_QUESTION_CHARS), abstained=True, value=None,
+            unit=None, citations=(), lang=lang, mode=self.settings.mode,
+            latency_ms=(time.perf_counter() - t0) * 1000.0, trace=(f"input: {problem}",),
         )
-
-    def retrieve(self, question: str, k: int = 8) -> list[Chunk]:
-        """The top-k chunks for a question (used by eval for recall@k)."""
-        cleaned, problem = check_input(question)
-        if problem is not None or cleaned is None:
-            return []
-        a = analyze(cleaned, self.deps.ctx)
-        state = {"analysis": a}
-        return [h.chunk for h in self.deps.retriever.search(a, k=k, dense_text=dense_text(state))]
 
     def render_text(self, answer: Answer) -> str:
         """The answer and its sources, for the terminal."""
+        from rag.answer import cite_text
+
         lines = [answer.answer]
+        lines.extend(answer.details)
+        if answer.alternatives:
+            lines.append("")
+            lines.append(t(answer.lang, "did_you_mean"))
+            lines.extend(f"  - {a.question}" for a in answer.alternatives)
         if answer.citations:
             lines.append("")
-            lines.append("Sources:" if answer.lang == "en" else "Kilder:")
+            lines.append(f"{t(answer.lang, 'sources')}:")
             for c in answer.citations:
                 quote = " ".join(c.quote.split())
                 if len(quote) > 160:
@@ -190,131 +251,111 @@ def answer_lines(service: Service, lines: Iterable[str]) -> Iterator[Answer]:
 # --------------------------------------------------------------------------- building
 
 
-def make_context(report: Report, chunks: Sequence[Chunk], analyzer: Analyzer | None = None) -> QueryContext:
-    """Analyzer (with the corpus vocabulary for compound splitting), synonyms, home municipality."""
-    analyzer = analyzer or Analyzer()
-    analyzer.set_vocabulary(Analyzer.corpus_words([c.text for c in chunks] + [p.text for p in report.passages]))
-    import importlib.resources as resources
-
-    data = json.loads(resources.files("rag").joinpath("synonyms.json").read_text(encoding="utf-8"))
-    glossary = resources.files("rag").joinpath("glossary_en.json")
-    if glossary.is_file():  # English -> the report's words; synonyms.json wins on a shared key
-        data = {**data, "en": {**json.loads(glossary.read_text(encoding="utf-8")).get("en", {}), **data.get("en", {})}}
-    synonyms = Synonyms.load(analyzer, data)
-    home = home_name(report).split()[0]
-    homes = (home, home + "s", home.lower())
-    municipalities = frozenset(m.lower() for m in data.get("_municipalities", ()))
-    labels = [r.label for t in report.tables for r in t.rows] + [r.section for t in report.tables for r in t.rows
-                                                                 if r.section]
-    acronyms = find_acronyms(analyzer, [p.text for p in report.passages], dict.fromkeys(labels))
-    return QueryContext(analyzer, synonyms, homes, municipalities, acronyms)
+def engine_from_stored(stored: Any, embed_query: Callable[[str], Sequence[float]] | None, ranker: Any) -> Engine:
+    vectors = {rid: dict(zip(keys, stored.vectors[rid], strict=True)) for rid, keys in stored.keys.items()}
+    return Engine.from_reports(stored.reports, vectors, embed_query, ranker)
 
 
-def make_deps(
-    settings: Settings,
-    report: Report,
-    chunks: Sequence[Chunk],
-    dense: DenseSearch | None,
-    llm_writer: Callable[[dict[str, Any]], Answer] | None = None,
-) -> ChainDeps:
-    ctx = make_context(report, chunks)
-    retriever = HybridRetriever(
-        chunks,
-        ctx.analyzer,
-        dense,
-        rrf_k=settings.rrf_k,
-        bm25_weight=settings.bm25_weight,
-        dense_weight=settings.dense_weight,
-    )
-    index = ReportIndex(report, ctx.analyzer)
-    return ChainDeps(ctx, index, retriever, top_k=settings.top_k, mode=settings.mode, llm_writer=llm_writer)
+def service_from_reports(settings: Settings, reports: Sequence[Any], vectors: dict | None = None,
+                         embed_query: Callable[[str], Sequence[float]] | None = None, ranker: Any = None,
+                         llm_writer: Any = None) -> Service:
+    """A service over reports in memory (tests: fake or no vectors, any ranker)."""
+    from ingest.store import report_info
+
+    engine = Engine.from_reports(reports, vectors, embed_query, ranker)
+    return Service(settings, Loaded("", engine, tuple(report_info(r) for r in reports)), llm_writer=llm_writer)
 
 
-def service_from_parts(
-    settings: Settings,
-    report: Report,
-    chunks: Sequence[Chunk],
-    dense: DenseSearch | None = None,
-    llm_writer: Callable[[dict[str, Any]], Answer] | None = None,
-) -> Service:
-    """A service over given parts (tests use this with a fake or no dense search)."""
-    deps = make_deps(settings, report, chunks, dense, llm_writer)
-    return Service(settings, report, deps, build_chain(deps))
-
-
-def build_service(settings: Settings) -> Service:
-    """The real service: report from settings.source_path, index from the store."""
-    from ingest.embeddings import make_embeddings
-    from ingest.pipeline import IngestError, index_fingerprint_for, load_report
-    from ingest.store import IndexGoneError, check_index, dense_search, load_chunks, make_client, open_active
-
+def _hint(settings: Settings) -> str:
     flag = f" --data-dir {settings.data_dir}" if str(settings.data_dir) != "rapport-data" else ""
-    hint = f"run `rapport ingest{flag}`"
+    return f"rapport ingest{flag}"
+
+
+def build_service(settings: Settings, *, ingest_missing: bool = False,
+                  progress: Callable[[int, int], None] | None = None, require_model: bool = True) -> Service:
+    """The real service over the index in settings (data dir or Chroma server)."""
+    from ingest.chroma import make_client
+    from ingest.pipeline import IngestError, run_ingest, running_versions
+    from ingest.store import active_name, check_index, load_index
+    from rag.ranker import ModelError, load_ranker
+
     try:
-        report = load_report(settings.source_path)
-    except IngestError as exc:
-        raise ServiceError(str(exc)) from None
-    # The query embedder's OpenMP threads spin while they wait; when the CPU is shared (a web
-    # server, other processes) that turned a ~15 ms query embedding into 1.7 s spikes (measured:
-    # p95 1.7 s -> ~0.1 s). Passive waiting, unless the operator chose otherwise. It must be set
-    # before the engine is loaded.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        embeddings = make_embeddings(settings.embedding, settings.embed_batch_size)
-    except ValueError as exc:
-        raise ServiceError(str(exc)) from None
-    model_id = getattr(embeddings, "model_id", settings.embedding)
-    try:
-        client = make_client(settings.data_dir, settings.chroma_url)
+        client = make_client(settings.data_dir, settings.chroma_url, read_only=True)
     except Exception as exc:
         raise ServiceError(f"Cannot open the index store ({settings.chroma_url or settings.data_dir}): {exc}") from None
-    prefix = settings.collection_prefix
+    embeddings = _embeddings(settings)
+    versions = running_versions(embeddings.model_id)
+    where = settings.chroma_url or settings.data_dir
     try:
-        status = check_index(client, prefix, index_fingerprint_for(report, model_id), model_id)
-    except ConnectionError as exc:  # the Chroma server went away (the message names its URL)
+        status, info = check_index(client, settings.collection_prefix, versions)
+    except ConnectionError as exc:
         raise ServiceError(str(exc)) from None
-    if status == "missing":
-        raise ServiceError(f"No search index in {settings.chroma_url or settings.data_dir}: {hint} first.")
-    if status == "stale":
-        raise ServiceError(
-            f"The search index in {settings.chroma_url or settings.data_dir} was built from another report version, "
-            f"parser or embedding model: {hint} to rebuild it."
-        )
-    info = open_active(client, prefix)
-    if info is None:
-        raise ServiceError(f"No search index: {hint} first.")
-    chunks = load_chunks(client, info)
-    holder = {"info": info}
-
-    def dense(query: str, k: int, where: Mapping[str, Any] | None) -> list[tuple[Chunk, float]]:
+    if status == "missing" and ingest_missing:
         try:
-            return dense_search(client, holder["info"], embeddings, query, k, where)
-        except IndexGoneError:
-            fresh = open_active(client, prefix)
-            if fresh is None:
-                raise
-            holder["info"] = fresh
-            return dense_search(client, fresh, embeddings, query, k, where)
-
-    llm_writer = None
-    local_server = None
-    if settings.mode == "llm":
-        from rag.llm import LLMError, make_llm_writer
-
-        if not settings.llm_base_url and settings.llm_gguf is not None:
-            # a local GGUF (a path, or the bundled names 'smollm2' / 'qwen-coder-1.5b') served on loopback
-            from rag.local_llm import LocalLLMError, LocalLLMServer, find_gguf
-
-            try:
-                local_server = LocalLLMServer(find_gguf(str(settings.llm_gguf))).start()
-            except LocalLLMError as exc:
-                raise ServiceError(str(exc)) from None
-            settings = replace(settings, llm_base_url=local_server.base_url, llm_timeout_s=max(settings.llm_timeout_s, 120))
-        try:
-            llm_writer = make_llm_writer(settings)
-        except LLMError as exc:
+            run_ingest(settings, progress=progress or False)
+        except IngestError as exc:
             raise ServiceError(str(exc)) from None
-    service = service_from_parts(settings, report, chunks, dense, llm_writer)
-    if local_server is not None:
-        object.__setattr__(service, "_local_llm", local_server)  # the server lives as long as the service
+        client = make_client(settings.data_dir, settings.chroma_url, read_only=True)
+        status, info = check_index(client, settings.collection_prefix, versions)
+    if status == "missing":
+        raise ServiceError(f"No index in {where}: run `{_hint(settings)}` first (it adds the bundled report).")
+    if status == "stale":
+        assert info is not None
+        why = "; ".join(info.versions.differences(versions))
+        raise ServiceError(
+            f"The index in {where} was built by another version of this program ({why}). Rebuild it from the reports "
+            f"it holds with `{_hint(settings)} --upgrade`; nothing is deleted until the new build is complete."
+        )
+    try:
+        ranker = load_ranker()
+    except (ModelError, FileNotFoundError) as exc:
+        if require_model:
+            raise ServiceError(str(exc)) from None
+        ranker = None  # training builds the service before there is a model
+    prefix = settings.collection_prefix
+
+    def reload() -> Loaded:
+        from ingest.store import open_active
+
+        current = open_active(client, prefix)
+        if current is None:
+            raise ServiceError(f"No index in {where}: run `{_hint(settings)}` first.")
+        stored = load_index(client, current)
+        return Loaded(current.collection_name, engine_from_stored(stored, embeddings.embed_query, ranker), current.reports)
+
+    loaded = reload()
+    llm_writer = _llm_writer(settings) if settings.mode == "llm" else None
+    service = Service(settings, loaded, reload, lambda: active_name(client, prefix), llm_writer)
+    if llm_writer is not None and getattr(llm_writer, "server", None) is not None:
+        service._local_llm = llm_writer.server  # type: ignore[attr-defined]  # lives as long as the service
     return service
+
+
+def _embeddings(settings: Settings) -> Any:
+    from ingest.embeddings import make_embeddings
+
+    try:
+        return make_embeddings(settings.embedding, settings.embed_batch_size)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def _llm_writer(settings: Settings) -> Any:
+    from rag.llm import LLMError, make_llm_writer
+
+    server = None
+    if not settings.llm_base_url and settings.llm_gguf is not None:
+        # a local GGUF (a path, or the bundled names 'smollm2' / 'qwen-coder-1.5b') served on loopback
+        from rag.local_llm import LocalLLMError, LocalLLMServer, find_gguf
+
+        try:
+            server = LocalLLMServer(find_gguf(str(settings.llm_gguf))).start()
+        except LocalLLMError as exc:
+            raise ServiceError(str(exc)) from None
+        settings = replace(settings, llm_base_url=server.base_url, llm_timeout_s=max(settings.llm_timeout_s, 120))
+    try:
+        writer = make_llm_writer(settings)
+    except LLMError as exc:
+        raise ServiceError(str(exc)) from None
+    writer.server = server  # type: ignore[attr-defined]
+    return writer

@@ -38,45 +38,118 @@ def main() -> None:
 
 @main.command()
 @click.option("--source", type=click.Path(path_type=Path), default=None, help="Report file (.txt, .md, .pdf). Default: the bundled report.")
+@click.option("--id", "report_id", default=None, help="Report id (default: municipality and year read from the text).")
+@click.option("--title", default=None, help="Report title (default: read from the text).")
+@click.option("--municipality", default=None, help="Municipality, e.g. 'Asker kommune' (default: read from the text).")
+@click.option("--year", type=int, default=None, help="The year the report is about (default: read from the text).")
+@click.option("--upgrade", is_flag=True, help="Rebuild the index from the reports it holds with this version of the program.")
 @data_dir_option
 @chroma_option
 @embedding_option
 @click.option("--force", is_flag=True, help="Rebuild even if an up-to-date index exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def ingest(source: Path | None, data_dir: Path | None, chroma_url: str | None, embedding: str | None, force: bool, no_progress: bool) -> None:
-    """Parse the report and build the search index."""
-    from ingest.pipeline import IngestError, run_ingest
+def ingest(source: Path | None, report_id: str | None, title: str | None, municipality: str | None, year: int | None,
+           upgrade: bool, data_dir: Path | None, chroma_url: str | None, embedding: str | None, force: bool,
+           no_progress: bool) -> None:
+    """Add a report to the index (repeat for several reports; the same report twice is reused)."""
+    from ingest.pipeline import IngestError, run_ingest, upgrade_index
 
     settings = _settings(source=source, data_dir=data_dir, chroma_url=chroma_url, embedding=embedding)
     try:
-        summary = run_ingest(settings, force=force, progress=not no_progress)
+        if upgrade and source is None:
+            info = upgrade_index(settings, progress=not no_progress)
+            click.echo(f"Rebuilt the index ({info.collection_name}) with {len(info.reports)} report(s): "
+                       + ", ".join(r.id for r in info.reports))
+            return
+        summary = run_ingest(settings, force=force, progress=not no_progress, id=report_id, title=title,
+                             municipality=municipality, year=year)
     except IngestError as exc:
         raise UserError(str(exc)) from None
     click.echo(summary.describe())
 
 
 @main.command()
-@click.argument("number", required=False, type=int)
-@click.option("--source", type=click.Path(path_type=Path), default=None, help="Report file. Default: the bundled report.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text grids.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @data_dir_option
-def tables(number: int | None, source: Path | None, as_json: bool, data_dir: Path | None) -> None:
-    """Show the recovered tables (all, or table NUMBER) for checking the parse."""
-    from ingest.pipeline import IngestError, load_report
-    from ingest.tables_view import render_table_grid, tables_to_json
+@chroma_option
+def reports(as_json: bool, data_dir: Path | None, chroma_url: str | None) -> None:
+    """List the reports in the index."""
+    from ingest.pipeline import IngestError, list_reports
 
-    settings = _settings(source=source, data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, chroma_url=chroma_url)
     try:
-        report = load_report(settings.source_path)
+        found = list_reports(settings)
     except IngestError as exc:
         raise UserError(str(exc)) from None
-    chosen = [t for t in report.tables if number is None or t.cite_number == number]
-    if number is not None and not chosen:
-        raise UserError(f"No table {number} in {settings.source_path.name}.")
     if as_json:
-        click.echo(json.dumps(tables_to_json(chosen), ensure_ascii=False, indent=2))
-    else:
-        click.echo("\n\n".join(render_table_grid(t) for t in chosen))
+        click.echo(json.dumps([r.to_json() for r in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo(f"No reports in {settings.chroma_url or settings.data_dir}. Add one with `rapport ingest`.")
+    for r in found:
+        click.echo(f"{r.id}\t{r.title}\t{r.municipality or '-'}\t{r.year or '-'}\t{r.source_name}")
+
+
+@main.command()
+@click.argument("report_id")
+@data_dir_option
+@chroma_option
+def remove(report_id: str, data_dir: Path | None, chroma_url: str | None) -> None:
+    """Remove one report from the index."""
+    from ingest.pipeline import IngestError, remove_report
+
+    settings = _settings(data_dir=data_dir, chroma_url=chroma_url)
+    try:
+        info = remove_report(settings, report_id)
+    except IngestError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"Removed {report_id}; the index holds: {', '.join(r.id for r in info.reports)}.")
+
+
+@main.command()
+@click.argument("number", required=False)
+@click.option("--report", "report_id", default=None, help="Report id (default: every report).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text grids.")
+@data_dir_option
+@chroma_option
+def tables(number: str | None, report_id: str | None, as_json: bool, data_dir: Path | None, chroma_url: str | None) -> None:
+    """Show the recovered tables (all, or table NUMBER) from the index, for checking the parse."""
+    from ingest.tables_view import render_table_grid, tables_to_json
+
+    settings = _settings(data_dir=data_dir, chroma_url=chroma_url)
+    stored = _stored_reports(settings)
+    shown = []
+    for report in stored:
+        rid = report.meta.id if report.meta else report.source_name
+        if report_id is not None and rid != report_id:
+            continue
+        chosen = [tb for tb in report.tables if number is None or str(tb.cite_number) == str(number)]
+        shown.append((rid, chosen))
+    if report_id is not None and not shown:
+        raise UserError(f"No report {report_id!r} in the index.")
+    if number is not None and not any(chosen for _, chosen in shown):
+        raise UserError(f"No table {number} in the index.")
+    if as_json:
+        click.echo(json.dumps({rid: tables_to_json(chosen) for rid, chosen in shown}, ensure_ascii=False, indent=2))
+        return
+    for rid, chosen in shown:
+        for tb in chosen:
+            click.echo(f"[{rid}] " + render_table_grid(tb) + "\n")
+
+
+def _stored_reports(settings: Settings) -> list[Any]:
+    """The reports of the active index (no source file is read)."""
+    from ingest.chroma import make_client
+    from ingest.store import load_index, open_active
+
+    try:
+        client = make_client(settings.data_dir, settings.chroma_url, read_only=True)
+        info = open_active(client, settings.collection_prefix)
+        if info is None:
+            raise UserError(f"No index in {settings.chroma_url or settings.data_dir}: run `rapport ingest` first.")
+        return list(load_index(client, info).reports)
+    except (ConnectionError, ValueError) as exc:
+        raise UserError(str(exc)) from None
 
 
 @main.command()
@@ -84,10 +157,12 @@ def tables(number: int | None, source: Path | None, as_json: bool, data_dir: Pat
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--jsonl", is_flag=True, help="Read questions from stdin, one per line; write one JSON object per line.")
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None, help="Answer mode [env RAPPORT_MODE].")
+@click.option("--report", "report_ids", multiple=True, help="Answer from this report only (repeatable; default: all).")
 @data_dir_option
 @chroma_option
 @embedding_option
-def ask(question: str | None, as_json: bool, jsonl: bool, mode: str | None, data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
+def ask(question: str | None, as_json: bool, jsonl: bool, mode: str | None, report_ids: tuple[str, ...],
+        data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
     """Answer a question about the report, with citations."""
     from rag.service import ServiceError, answer_lines, build_service
 
@@ -109,7 +184,7 @@ def ask(question: str | None, as_json: bool, jsonl: bool, mode: str | None, data
     if not as_json and _streams_llm(service, settings):
         _ask_streaming(service, question or "")
         return
-    answer = service.ask(question or "")
+    answer = service.ask(question or "", reports=report_ids or None)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
@@ -191,6 +266,37 @@ def eval_command(eval_file: Path | None, mode: str | None, out: Path | None, no_
         run_eval(settings, eval_file=eval_file, out=out, baseline=not no_baseline, echo=click.echo)
     except EvalError as exc:
         raise UserError(str(exc)) from None
+
+
+@main.command()
+@click.option("--train", "train_file", type=click.Path(path_type=Path), default=None, help="Labeled questions to fit on (default: eval/splits/train.jsonl).")
+@click.option("--dev", "dev_file", type=click.Path(path_type=Path), default=None, help="Labeled questions to choose thresholds on (default: eval/splits/dev.jsonl).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write ranker.onnx and model.json (default: the package's rag/model).")
+@click.option("--seed", type=int, default=0)
+@click.option("--families", default="logreg,hgb,lgbm_rank", help="Model families to compare by cross-validation.")
+@data_dir_option
+@embedding_option
+def train(train_file: Path | None, dev_file: Path | None, out: Path | None, seed: int, families: str,
+          data_dir: Path | None, embedding: str | None) -> None:
+    """Train the ranker and the confidence model from labeled questions (needs the `train` extra)."""
+    from eval.train import MODEL_DIR, SPLIT_DIR, load_items
+    from eval.train import train as run_train
+    from rag.service import ServiceError, build_service
+
+    settings = _settings(data_dir=data_dir, embedding=embedding)
+    try:
+        import lightgbm  # noqa: F401
+        import onnxmltools  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        raise UserError(f"Training needs the train extra: pip install -e '.[train]' ({exc}).") from None
+    try:
+        service = build_service(settings, ingest_missing=True, require_model=False)
+    except ServiceError as exc:
+        raise UserError(str(exc)) from None
+    run_train(service.engine, load_items(train_file or SPLIT_DIR / "train.jsonl"),
+              load_items(dev_file or SPLIT_DIR / "dev.jsonl"), out or MODEL_DIR, seed=seed,
+              families=[f.strip() for f in families.split(",") if f.strip()], echo=click.echo)
 
 
 @main.command()

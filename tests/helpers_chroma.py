@@ -29,7 +29,9 @@ from typing import Any
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
-from ingest.store import ACTIVE_SUFFIX, IndexInfo, make_client, open_active
+from ingest.builds import ACTIVE_SUFFIX
+from ingest.chroma import make_client
+from ingest.store import IndexInfo, open_active
 from rapport.settings import Settings
 
 HEARTBEAT_PATH = "/api/v2/heartbeat"
@@ -204,8 +206,8 @@ def build_collections(client: ClientAPI, prefix: str) -> dict[str, dict[str, Any
     return {c.name: dict(c.metadata or {}) for c in client.list_collections() if pattern.match(c.name)}
 
 
-def assert_one_active_complete(client: ClientAPI, prefix: str, chunks: int) -> IndexInfo:
-    """The consistent state: the pointer names a complete collection holding every chunk, and no
+def assert_one_active_complete(client: ClientAPI, prefix: str, records: int | None = None) -> IndexInfo:
+    """The consistent state: the pointer names a complete collection holding every record, and no
     other COMPLETE build of the prefix exists (an incomplete leftover may, it is never served)."""
     info = open_active(client, prefix)
     if info is None:
@@ -220,7 +222,7 @@ def assert_one_active_complete(client: ClientAPI, prefix: str, chunks: int) -> I
         )
     col = client.get_collection(info.collection_name, embedding_function=None)
     assert col.metadata["complete"] is True
-    assert info.count == chunks and col.count() == chunks
+    assert col.count() == info.count and (records is None or info.count == records)
     builds = build_collections(client, prefix)
     complete = {name for name, meta in builds.items() if meta.get("complete") is True}
     assert complete == {info.collection_name}, f"other complete builds linger: {sorted(complete)}"

@@ -1,0 +1,277 @@
+"""`rapport train`: fit the ranker and the confidence model from labeled question files.
+
+    rapport train [--train eval/splits/train.jsonl] [--dev eval/splits/dev.jsonl] [--out rag/model]
+
+1. Every labeled question is scored against the index of the bundled report: every candidate
+   gets its features (rag/features.py) and the label is resolved to the candidates that answer it
+   (eval/labels.py; items that do not resolve are counted and left out).
+2. Model families are compared by 5-fold cross-validation grouped by question (top-1 accuracy
+   on answerable questions): logistic regression and gradient boosting (scikit-learn, pointwise)
+   and LightGBM lambdarank (listwise). The best is fitted on all of train and exported to ONNX.
+3. The confidence model (logistic regression) is fitted on out-of-fold ranker scores of train:
+   "is the best candidate right?". Its threshold is chosen on dev to maximise a utility that
+   counts a wrong answer twice as bad as an abstention is good.
+4. rag/model/ranker.onnx and rag/model/model.json (the model card) are written.
+
+Seeded and deterministic: the same data and seed give the same model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.features import FEATURE_SET_VERSION, FEATURES, F
+
+SPLIT_DIR = Path(__file__).resolve().parent / "splits"
+MODEL_DIR = Path(__file__).resolve().parent.parent / "rag" / "model"
+LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15,
+                  min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2)
+NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
+WRONG_COST = 2.0  # utility of a wrong answer is -WRONG_COST; right answer +1; abstention +1 if unanswerable
+
+
+@dataclass
+class Example:
+    item: dict[str, Any]
+    X: np.ndarray
+    positives: np.ndarray
+    correct: np.ndarray  # bool per candidate: answering with it would be right
+    values: list[float | None]
+    status: str
+
+
+def load_items(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def collect(engine: Any, items: Sequence[Mapping[str, Any]], echo: Callable[[str], None] = print) -> list[Example]:
+    """Features and gold candidates of every item."""
+    from eval.labels import is_correct, resolve, value_matches
+    from rag.candidates import candidate_value
+    from rag.features import FIGURE, LEAD, SENTENCE
+
+    out = []
+    t0 = time.perf_counter()
+    for n, item in enumerate(items, 1):
+        analysis = engine.analyze(item["question"])
+        _, cands = engine.candidates(analysis, engine.question_vector(analysis))
+        gold = resolve(item, engine.corpus, cands)
+        values = [candidate_value(engine.corpus, cands, i) for i in range(len(cands.kind))]
+        correct = np.zeros(len(cands.kind), bool)
+        kind = item.get("kind")
+        if kind in ("table_cell", "table_compare", "prose_number"):
+            correct = np.asarray([v is not None and value_matches(v, item) for v in values], bool)
+        elif kind in ("non_numeric", "overview"):
+            for i in np.flatnonzero(np.isin(cands.kind, (FIGURE, SENTENCE, LEAD))):
+                correct[i] = is_correct(item, engine.corpus, cands, int(i))
+        out.append(Example(dict(item), cands.X, gold.positives, correct, values, gold.status))
+        if n % 200 == 0:
+            echo(f"  {n}/{len(items)} questions ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
+def _sample(examples: Sequence[Example], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    Xs, ys, gs = [], [], []
+    for g, ex in enumerate(examples):
+        y = np.zeros(len(ex.X), np.int8)
+        y[ex.positives] = 1
+        cheap = ex.X[:, F["cov_all"]] + 0.5 * ex.X[:, F["dense_main"]]
+        neg = np.flatnonzero(y == 0)
+        hard = neg[np.argsort(-cheap[neg], kind="stable")[:NEG_TOP]]
+        rand = rng.choice(neg, size=min(NEG_RANDOM, len(neg)), replace=False) if len(neg) else neg
+        idx = np.unique(np.concatenate([np.flatnonzero(y == 1), hard, rand]))
+        Xs.append(ex.X[idx])
+        ys.append(y[idx])
+        gs.append(np.full(len(idx), g))
+    return np.concatenate(Xs), np.concatenate(ys), np.concatenate(gs)
+
+
+def _usable(examples: Sequence[Example]) -> list[Example]:
+    return [e for e in examples if e.status in ("ok", "unanswerable")]
+
+
+@dataclass
+class Fitted:
+    predict: Callable[[np.ndarray], np.ndarray]
+    booster: Any = None  # the LightGBM booster, for export
+
+
+def fit_family(family: str, examples: Sequence[Example], seed: int) -> Fitted:
+    X, y, g = _sample(_usable(examples), seed)
+    if family == "lgbm_rank":
+        import lightgbm as lgb
+
+        _, counts = np.unique(g, return_counts=True)
+        model = lgb.LGBMRanker(**LGB_PARAMS, random_state=seed).fit(X, y, group=counts)
+        return Fitted(model.predict, model.booster_)
+    if family == "hgb":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        m = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+                                           l2_regularization=1.0, random_state=seed).fit(X, y)
+        return Fitted(lambda Z: m.predict_proba(Z)[:, 1])
+    if family == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        m = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=3000)).fit(X, y)
+        return Fitted(lambda Z: m.predict_proba(Z)[:, 1])
+    raise ValueError(family)
+
+
+def top1(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> dict[str, float]:
+    """Share of answerable questions whose best candidate is right, overall and per kind."""
+    by: dict[str, list[bool]] = {}
+    for ex, s in zip(examples, scores, strict=True):
+        if ex.item.get("kind") == "unanswerable":
+            continue
+        by.setdefault(str(ex.item.get("kind")), []).append(bool(ex.correct[int(np.argmax(s))]))
+    out = {k: float(np.mean(v)) for k, v in sorted(by.items())}
+    out["all"] = float(np.mean([x for v in by.values() for x in v])) if by else 0.0
+    return out
+
+
+def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int) -> list[np.ndarray]:
+    from sklearn.model_selection import GroupKFold
+
+    idx = np.arange(len(examples))
+    out: list[np.ndarray] = [np.zeros(0)] * len(examples)
+    for train_idx, test_idx in GroupKFold(n_splits=folds).split(idx, groups=idx):
+        fitted = fit_family(family, [examples[i] for i in train_idx], seed)
+        for i in test_idx:
+            out[i] = fitted.predict(examples[i].X)
+    return out
+
+
+def confidence_data(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from rag.ranker import confidence_row
+
+    rows, right, answerable = [], [], []
+    for ex, s in zip(examples, scores, strict=True):
+        order = np.argsort(-s, kind="stable")
+        rows.append(confidence_row(ex.X, s, order, [ex.values[int(i)] for i in order[:2]]))
+        right.append(bool(ex.correct[int(order[0])]))
+        answerable.append(ex.item.get("kind") != "unanswerable")
+    return np.asarray(rows), np.asarray(right), np.asarray(answerable)
+
+
+def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> tuple[float, list[dict[str, float]]]:
+    """The threshold that maximises utility on dev, and the whole curve for the model card."""
+    curve = []
+    best, best_u = 0.5, -1e9
+    for t in np.round(np.arange(0.05, 0.96, 0.05), 2):
+        answered = p >= t
+        utility = (answered & right).sum() - WRONG_COST * (answered & ~right).sum() + (~answered & ~answerable).sum()
+        row = {
+            "threshold": float(t),
+            "answered": float(answered[answerable].mean()) if answerable.any() else 0.0,
+            "abstained_unanswerable": float((~answered[~answerable]).mean()) if (~answerable).any() else 0.0,
+            "right_when_answered": float(right[answered & answerable].mean()) if (answered & answerable).any() else 0.0,
+            "wrong_answers": int((answered & ~right).sum()),
+            "utility": float(utility),
+        }
+        curve.append(row)
+        if utility > best_u:
+            best, best_u = float(t), float(utility)
+    return best, curve
+
+
+def train(
+    engine: Any,
+    train_items: Sequence[Mapping[str, Any]],
+    dev_items: Sequence[Mapping[str, Any]],
+    out_dir: Path = MODEL_DIR,
+    seed: int = 0,
+    folds: int = 5,
+    families: Sequence[str] = ("logreg", "hgb", "lgbm_rank"),
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from rag.ranker import CONFIDENCE_FEATURES
+
+    echo(f"Scoring {len(train_items)} train and {len(dev_items)} dev questions ...")
+    tr = collect(engine, train_items, echo)
+    dv = collect(engine, dev_items, echo)
+    status = {s: sum(e.status == s for e in tr) for s in ("ok", "unanswerable", "none", "ambiguous")}
+    echo(f"Train labels: {status} (none/ambiguous are left out of training)")
+    cv: dict[str, dict[str, float]] = {}
+    oof: dict[str, list[np.ndarray]] = {}
+    for family in families:
+        t0 = time.perf_counter()
+        oof[family] = oof_scores(family, tr, folds, seed)
+        cv[family] = top1(tr, oof[family])
+        echo(f"  {family}: train {folds}-fold CV top-1 {cv[family]['all']:.3f} ({time.perf_counter() - t0:.0f} s)")
+    chosen = max(families, key=lambda f: cv[f]["all"])
+    if "lgbm_rank" not in oof:
+        oof["lgbm_rank"] = oof_scores("lgbm_rank", tr, folds, seed)
+    if chosen != "lgbm_rank":
+        echo(f"  note: {chosen} scored best in CV; the exported model is always the ranker family that "
+             "ONNX serves here (lgbm_rank), see docs/MODEL.md")
+    family = "lgbm_rank"
+    final = fit_family(family, tr, seed)
+    dev_scores = [final.predict(e.X) for e in dv]
+    dev_top1 = top1(dv, dev_scores)
+    echo(f"  {family} fitted on all train: dev top-1 {dev_top1['all']:.3f}")
+
+    A, right, answerable = confidence_data(tr, oof[family])
+    scaler = StandardScaler().fit(A)
+    conf = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(A), right)
+    Ad, right_d, answerable_d = confidence_data(dv, dev_scores)
+    p_dev = conf.predict_proba(scaler.transform(Ad))[:, 1]
+    threshold, curve = choose_threshold(p_dev, right_d, answerable_d)
+    at = next(c for c in curve if c["threshold"] == threshold)
+    echo(f"  confidence threshold {threshold:.2f} (dev): answered {at['answered']:.3f}, abstained on "
+         f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _export_onnx(final.booster, out_dir / "ranker.onnx")
+    card = {
+        "feature_set_version": FEATURE_SET_VERSION,
+        "features": list(FEATURES),
+        "ranker": {"family": family, "params": LGB_PARAMS, "seed": seed, "negatives": [NEG_TOP, NEG_RANDOM],
+                   "feature_importance": _importance(final.booster)},
+        "confidence": {
+            "features": list(CONFIDENCE_FEATURES),
+            "mean": scaler.mean_.tolist(),
+            "scale": scaler.scale_.tolist(),
+            "coef": conf.coef_[0].tolist(),
+            "intercept": float(conf.intercept_[0]),
+            "threshold": threshold,
+            "ask_back_margin": 0.15,
+            "dev_curve": curve,
+        },
+        "data": {
+            "train": {"questions": len(tr), "labels": status},
+            "dev": {"questions": len(dv)},
+        },
+        "scores": {"cv_top1": cv, "dev_top1": dev_top1, "dev_at_threshold": at},
+    }
+    (out_dir / "model.json").write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    echo(f"Wrote {out_dir / 'ranker.onnx'} and {out_dir / 'model.json'}")
+    return card
+
+
+def _export_onnx(booster: Any, path: Path) -> None:
+    from onnxmltools import convert_lightgbm
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    model = convert_lightgbm(booster, initial_types=[("X", FloatTensorType([None, len(FEATURES)]))], target_opset=15)
+    path.write_bytes(model.SerializeToString())
+
+
+def _importance(booster: Any) -> dict[str, float]:
+    gain = booster.feature_importance(importance_type="gain")
+    total = float(gain.sum()) or 1.0
+    pairs = sorted(zip(FEATURES, gain, strict=True), key=lambda p: -p[1])
+    return {name: round(float(g) / total, 4) for name, g in pairs if g > 0}

@@ -1,0 +1,71 @@
+"""All candidate answers of one question with their features: the input of the ranker."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.corpus import Corpus
+from rag.features import (
+    CELL,
+    DIFF,
+    FIGURE,
+    LEAD,
+    SENTENCE,
+    Candidates,
+    QuestionContext,
+    cell_features,
+    figure_features,
+    lead_features,
+    sentence_features,
+)
+from rag.pairs import pair_cells, pair_features
+
+
+def all_candidates(q: QuestionContext, corpus: Corpus) -> Candidates:
+    """Every cell, prose figure, sentence and lead of the corpus, and the computed pairs."""
+    cells = np.arange(len(corpus.cell_value), dtype=np.int32)
+    figs = np.arange(len(corpus.figures), dtype=np.int32)
+    sents = np.arange(len(corpus.sentences), dtype=np.int32)
+    leads = np.arange(len(corpus.leads), dtype=np.int32)
+    Xc = cell_features(q, corpus, cells)
+    pairs = pair_cells(corpus, cells, Xc)
+    parts = [
+        (CELL, cells, Xc),
+        (FIGURE, figs, figure_features(q, corpus, figs)),
+        (SENTENCE, sents, sentence_features(q, corpus, sents)),
+        (LEAD, leads, lead_features(q, corpus, leads)),
+        (DIFF, np.arange(len(pairs), dtype=np.int32), pair_features(q, corpus, pairs)),
+    ]
+    kind = np.concatenate([np.full(len(ref), k, np.int8) for k, ref, _ in parts])
+    ref = np.concatenate([ref for _, ref, _ in parts])
+    X = np.concatenate([x for _, _, x in parts], axis=0)
+    return Candidates(kind, ref, pairs, X)
+
+
+def candidate_value(corpus: Corpus, cands: Candidates, i: int) -> float | None:
+    """The number candidate i answers with (None for sentences and leads)."""
+    kind, ref = int(cands.kind[i]), int(cands.ref[i])
+    if kind == CELL:
+        return float(corpus.cell_value[ref])
+    if kind == FIGURE:
+        return corpus.figures[ref].value
+    if kind == DIFF:
+        a, b = cands.pairs[ref]
+        return float(corpus.cell_value[a] - corpus.cell_value[b])
+    return None
+
+
+def candidate_text(corpus: Corpus, cands: Candidates, i: int) -> tuple[str, tuple[int, int], int]:
+    """(source text, its lines, report index) of a prose candidate; ("", (0, 0), report) for cells."""
+    kind, ref = int(cands.kind[i]), int(cands.ref[i])
+    if kind == SENTENCE:
+        s = corpus.sentences[ref]
+        return s.text, s.lines, s.report
+    if kind == FIGURE:
+        s = corpus.sentences[int(corpus.figure_sentence[ref])]
+        return s.text, s.lines, s.report
+    if kind == LEAD:
+        lead = corpus.leads[ref]
+        return lead.text, lead.lines, lead.report
+    row = int(corpus.cell_row[ref]) if kind == CELL else int(corpus.cell_row[cands.pairs[ref][0]])
+    return "", corpus.rows[row].row.lines, corpus.report_of_row(row)

@@ -1,0 +1,139 @@
+"""Answer, ask back or abstain: from the ranker's scores to one decision.
+
+The trained confidence model (rag/ranker.py) decides whether the best candidate is good
+enough; a few checks stay rules because no score can settle them: a municipality no loaded
+report is about, a year no report covers, a question with nothing left to look up once
+instructions to the bot are taken out. Close runners-up become «Mente du …?» alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.candidates import candidate_text, candidate_value
+from rag.corpus import Corpus
+from rag.engine import Engine, Scored
+from rag.features import CELL, DIFF, FIGURE, LEAD, SENTENCE
+from rag.ranker import confidence_row
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+MAX_ALTERNATIVES = 3
+ALT_WINDOW = 1.0  # runners-up within this many ranker points of the best are alternatives
+SURE = 0.8  # at or above this confidence no alternatives are offered
+
+
+@dataclass
+class Decision:
+    abstain: bool
+    reason: str | None = None  # other_municipality | year | nothing_asked | low_confidence
+    detail: str | None = None
+    best: int | None = None  # candidate index (also for an abstention: the nearest thing)
+    confidence: float | None = None
+    alternatives: list[int] = field(default_factory=list)
+
+
+def covered_years(corpus: Corpus) -> frozenset[int]:
+    """Every year some loaded report has a figure or a sentence for."""
+    years: set[int] = set()
+    for t in corpus.tables:
+        years |= t.years
+    for s in corpus.sentences:
+        years |= s.years
+    for r in corpus.reports:
+        if r.meta and r.meta.year:
+            years.add(r.meta.year)
+    return frozenset(years)
+
+
+def _loaded_municipalities(corpus: Corpus) -> set[str]:
+    out = set()
+    for r in corpus.reports:
+        if r.meta and r.meta.municipality:
+            out.add(r.meta.municipality.split()[0].lower())
+    return out
+
+
+def _identity(engine: Engine, scored: Scored, i: int) -> tuple:
+    """What makes two candidates the same answer: the same value from the same row or sentence."""
+    c = scored.cands
+    kind, ref = int(c.kind[i]), int(c.ref[i])
+    corpus = engine.corpus
+    value = candidate_value(corpus, c, i)
+    if kind == CELL:
+        return ("cell", int(corpus.cell_row[ref]), round(value or 0, 3))
+    if kind == DIFF:
+        a, b = c.pairs[ref]
+        return ("diff", a, b)
+    if kind == FIGURE:
+        return ("sent", int(corpus.figure_sentence[ref]), round(value or 0, 3))
+    if kind == SENTENCE:
+        return ("sent", ref, None)
+    return ("lead", ref, None)
+
+
+def decide(engine: Engine, scored: Scored) -> Decision:
+    a = scored.analysis
+    corpus = engine.corpus
+    order = scored.order
+    if len(order) == 0:
+        return Decision(True, "nothing_asked")
+    loaded = _loaded_municipalities(corpus)
+    others = [m for m in a.other_entities if m.lower() not in loaded]
+    if others:
+        return Decision(True, "other_municipality", ", ".join(others))
+    if a.years:
+        missing = [y for y in a.years if y not in covered_years(corpus)]
+        if missing and len(missing) == len(a.years):
+            named = [str(y) for y in missing if str(y) in a.text]
+            return Decision(True, "year", ", ".join(named) or None)
+    if not scored.q.terms or all(wt.term.light for wt in scored.q.terms):
+        return Decision(True, "nothing_asked")
+    best = int(order[0])
+    values = [candidate_value(corpus, scored.cands, int(i)) for i in order[:2]]
+    confidence = None
+    if engine.ranker is not None:
+        confidence = engine.ranker.confidence(confidence_row(scored.cands.X, scored.scores, order, values))
+        if confidence < engine.ranker.threshold:
+            return Decision(True, "low_confidence", None, best, confidence)
+    alternatives: list[int] = []
+    if confidence is None or confidence < SURE:
+        seen = {_identity(engine, scored, best)}
+        top = float(scored.scores[best])
+        for i in order[1:40]:
+            i = int(i)
+            if float(scored.scores[i]) < top - ALT_WINDOW or len(alternatives) >= MAX_ALTERNATIVES:
+                break
+            ident = _identity(engine, scored, i)
+            if ident in seen or int(scored.cands.kind[i]) == LEAD:
+                continue
+            seen.add(ident)
+            alternatives.append(i)
+    return Decision(False, None, None, best, confidence, alternatives)
+
+
+def report_of(engine: Engine, scored: Scored, i: int) -> int:
+    return candidate_text(engine.corpus, scored.cands, i)[2]
+
+
+def asked_report(engine: Engine, question: str) -> int | None:
+    """The loaded report a question names by municipality and year (or municipality alone), if any."""
+    text = question.lower()
+    years = {int(y) for y in _YEAR.findall(question)}
+    hits = []
+    for ri, r in enumerate(engine.corpus.reports):
+        muni = (r.meta.municipality or "").split()[0].lower() if r.meta and r.meta.municipality else ""
+        if muni and muni in text:
+            hits.append((ri, r.meta.year if r.meta else None))
+    if not hits:
+        return None
+    if years:
+        exact = [ri for ri, y in hits if y in years]
+        if exact:
+            return exact[0]
+    return hits[0][0] if len({ri for ri, _ in hits}) == 1 else None
+
+
+__all__ = ["Decision", "decide", "covered_years", "asked_report", "report_of", "np"]

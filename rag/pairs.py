@@ -1,0 +1,113 @@
+"""Computed candidates: the difference of two cells, for questions that compare figures.
+
+Pairs are built from the rows that match the question best (a cheap first look at the cell
+features), never from the whole table: two columns of one row (two years, budget and accounts),
+one column of two such rows, and the same row in another report (another year's report). Both
+orders are candidates; features say which order the question's words ask for.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from rag.corpus import Corpus
+from rag.features import DIFF, FEATURES, F, QuestionContext, cell_features
+
+TOP_ROWS = 6
+_YEARS = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+def _label_key(label: str) -> str:
+    return re.sub(r"[^a-zæøå]", "", label.lower())
+
+
+def pair_cells(corpus: Corpus, cells: np.ndarray, X: np.ndarray) -> list[tuple[int, int]]:
+    """Ordered pairs of cell indexes worth computing a difference for."""
+    if len(cells) == 0:
+        return []
+    first = X[:, F["cov_all"]] + 0.5 * X[:, F["dense_main"]] - 0.3 * X[:, F["extra_label"]]
+    by_row: dict[int, float] = {}
+    for c, s in zip(cells, first, strict=True):
+        r = int(corpus.cell_row[c])
+        by_row[r] = max(by_row.get(r, -9.0), float(s))
+    top = sorted(by_row, key=lambda r: -by_row[r])[:TOP_ROWS]
+    cells_of_row: dict[int, list[int]] = {}
+    for c in range(len(corpus.cell_row)):
+        cells_of_row.setdefault(int(corpus.cell_row[c]), []).append(c)
+    pairs: set[tuple[int, int]] = set()
+
+    def percent(c: int) -> bool:
+        return "%" in corpus.cell_raw[c] or corpus.columns[corpus.cell_col[c]].kind == "percent"
+
+    for r in top:
+        mine = cells_of_row.get(r, [])
+        for a in mine:
+            for b in mine:
+                if a != b and percent(a) == percent(b):
+                    pairs.add((a, b))
+    # one column, two of the best rows of one table
+    for i, r1 in enumerate(top):
+        for r2 in top[i + 1 :]:
+            if corpus.rows[r1].table != corpus.rows[r2].table:
+                continue
+            cols1 = {int(corpus.cell_col[c]): c for c in cells_of_row.get(r1, [])}
+            for c2 in cells_of_row.get(r2, []):
+                c1 = cols1.get(int(corpus.cell_col[c2]))
+                if c1 is not None:
+                    pairs.update({(c1, c2), (c2, c1)})
+    # the same row in another report's table
+    if len(corpus.reports) > 1:
+        for r in top[:3]:
+            key = _label_key(corpus.rows[r].row.label)
+            rep = corpus.report_of_row(r)
+            for r2, info in enumerate(corpus.rows):
+                if corpus.report_of_row(r2) != rep and _label_key(info.row.label) == key:
+                    for a in cells_of_row.get(r, []):
+                        for b in cells_of_row.get(r2, []):
+                            pairs.update({(a, b), (b, a)})
+    return sorted(pairs)
+
+
+def pair_features(q: QuestionContext, corpus: Corpus, pairs: list[tuple[int, int]]) -> np.ndarray:
+    n = len(pairs)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)), np.float32)
+    a_idx = np.asarray([p[0] for p in pairs], np.int32)
+    b_idx = np.asarray([p[1] for p in pairs], np.int32)
+    XA = cell_features(q, corpus, a_idx)
+    XB = cell_features(q, corpus, b_idx)
+    X = (XA + XB) / 2
+    X[:, F["k_cell"]] = 0
+    X[:, F["k_diff"]] = 1
+    asked = set(q.analysis.years)
+    for i, (a, b) in enumerate(pairs):
+        ca, cb = corpus.columns[corpus.cell_col[a]], corpus.columns[corpus.cell_col[b]]
+        ra, rb = int(corpus.cell_row[a]), int(corpus.cell_row[b])
+        ya, yb = set(ca.years), set(cb.years)
+        if asked:
+            X[i, F["year_match"]] = len(asked & (ya | yb)) / len(asked)
+        X[i, F["pair_same_row"]] = ra == rb
+        X[i, F["pair_same_kind"]] = _YEARS.sub("", ca.name).strip().lower() == _YEARS.sub("", cb.name).strip().lower()
+        X[i, F["pair_year_change"]] = bool(ya and yb and ya != yb)
+        X[i, F["pair_actual_budget"]] = {ca.kind, cb.kind} == {"actual", "budget"}
+        order = 0.0
+        if ya and yb and ya != yb:
+            order = 1.0 if max(ya) > max(yb) else -1.0
+        elif {ca.kind, cb.kind} == {"actual", "budget"}:
+            order = 1.0 if ca.kind == "actual" else -1.0
+        X[i, F["pair_order"]] = order
+        value = corpus.cell_value[a] - corpus.cell_value[b]
+        X[i, F["diff_positive"]] = value > 0
+        X[i, F["direction_match"]] = q.analysis.direction * np.sign(value)
+        X[i, F["log_value"]] = np.log10(abs(value) + 1)
+        X[i, F["negative"]] = value < 0
+        X[i, F["zero"]] = value == 0
+        # coverage of the pair: the better of the two rows (a row-to-row comparison names both)
+        X[i, F["cov_all"]] = max(XA[i, F["cov_all"]], XB[i, F["cov_all"]]) if ra != rb else XA[i, F["cov_all"]]
+    X[:, F["intent_match"]] = 0
+    return X
+
+
+__all__ = ["DIFF", "pair_cells", "pair_features"]

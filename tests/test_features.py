@@ -1,0 +1,111 @@
+"""Each candidate feature on a small invented report (no model, no vectors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fakereport import fake_report_text
+
+from ingest.parse import parse_report
+from ingest.pipeline import with_meta
+from rag.candidates import candidate_value
+from rag.engine import Engine
+from rag.features import CELL, DIFF, FEATURES, FIGURE, F, Candidates
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.from_reports([with_meta(parse_report(fake_report_text(), "eksempel.txt"))])
+
+
+def _cands(engine: Engine, question: str) -> Candidates:
+    return engine.candidates(engine.analyze(question))[1]
+
+
+def _cell(engine: Engine, c: Candidates, label: str, column: str) -> int:
+    corpus = engine.corpus
+    for i in np.flatnonzero(c.kind == CELL):
+        ref = int(c.ref[i])
+        if corpus.rows[corpus.cell_row[ref]].row.label == label and corpus.columns[corpus.cell_col[ref]].name == column:
+            return int(i)
+    raise AssertionError(f"no cell {label} / {column}")
+
+
+def _f(c: Candidates, i: int, name: str) -> float:
+    return float(c.X[i, F[name]])
+
+
+def test_every_candidate_gets_every_feature(engine: Engine) -> None:
+    c = _cands(engine, "Hvor mange elever var det i 2020?")
+    assert c.X.shape == (len(c.kind), len(FEATURES))
+    assert np.isfinite(c.X).all()
+    counts = {k: int((c.kind == k).sum()) for k in (CELL, FIGURE)}
+    assert counts[CELL] == len(engine.corpus.cell_value) and counts[FIGURE] == len(engine.corpus.figures)
+
+
+def test_years_asked_and_not(engine: Engine) -> None:
+    c = _cands(engine, "Hvor mange elever var det i 2019?")
+    y19 = _cell(engine, c, "Antall elever i grunnskolen", "2019")
+    y20 = _cell(engine, c, "Antall elever i grunnskolen", "2020")
+    assert _f(c, y19, "year_match") == 1 and _f(c, y19, "year_other") == 0
+    assert _f(c, y20, "year_match") == 0 and _f(c, y20, "year_other") == 1
+    assert _f(c, y20, "table_has_year") == 1
+    c = _cands(engine, "Hvor mange elever var det?")
+    assert _f(c, _cell(engine, c, "Antall elever i grunnskolen", "2020"), "year_latest") == 1
+    assert _f(c, _cell(engine, c, "Antall elever i grunnskolen", "2018"), "year_latest") == 0
+
+
+def test_units_of_question_and_candidate(engine: Engine) -> None:
+    c = _cands(engine, "Hvor mye brukte kommunen på oppvekst?")
+    money = _cell(engine, c, "Oppvekst", "Regnskap 2020")
+    count = _cell(engine, c, "Barnehageplasser", "2020")
+    assert _f(c, money, "q_unit_money") == 1
+    assert _f(c, money, "unit_match") == 1 and _f(c, money, "unit_conflict") == 0
+    assert _f(c, count, "unit_conflict") == 1
+    c = _cands(engine, "Hvor stor andel av elevene fikk spesialundervisning i 2020?")
+    pct = _cell(engine, c, "Andel elever med spesialundervisning", "2020")
+    assert _f(c, pct, "c_unit_percent") == 1 and _f(c, pct, "unit_match") == 1
+
+
+def test_column_kinds_intents_and_negation(engine: Engine) -> None:
+    c = _cands(engine, "Hva var budsjettert til oppvekst, ikke regnskapet?")
+    budget = _cell(engine, c, "Oppvekst", "Budsjett 2020")
+    actual = _cell(engine, c, "Oppvekst", "Regnskap 2020")
+    assert _f(c, budget, "col_budget") == 1 and _f(c, actual, "col_actual") == 1
+    assert _f(c, budget, "intent_match") == 1
+    assert _f(c, actual, "negated_hit") > 0 and _f(c, budget, "negated_hit") == 0
+
+
+def test_totals_and_sub_rows(engine: Engine) -> None:
+    c = _cands(engine, "Hvor mange elever gikk i grunnskolen i 2020?")
+    total = _cell(engine, c, "Sum drift", "Regnskap 2020")
+    sub = _cell(engine, c, "Elever i grunnskolen, minoritetsspråklige", "2020")
+    whole = _cell(engine, c, "Antall elever i grunnskolen", "2020")
+    assert _f(c, total, "is_total") == 1 and _f(c, total, "is_subtotal") == 1
+    assert _f(c, sub, "extra_label") > _f(c, whole, "extra_label")
+    assert _f(c, whole, "cov_primary") >= _f(c, sub, "cov_primary")
+
+
+def test_counted_noun_after_a_prose_figure(engine: Engine) -> None:
+    c = _cands(engine, "Hvor mange barnehageplasser har kommunen?")
+    figs = {engine.corpus.figures[int(c.ref[i])].raw: int(i) for i in np.flatnonzero(c.kind == FIGURE)}
+    assert _f(c, figs["2590"], "counted_hit") == 1.0
+    assert _f(c, figs["42 000"], "counted_hit") == 0.0
+
+
+def test_names_the_reports_do_not_have(engine: Engine) -> None:
+    c = _cands(engine, "Hvor mange elever har Levre skole?")
+    assert (c.X[:, F["proper_missed"]] == 1).all()
+    c = _cands(engine, "Hvor mange elever har Eksempel kommune?")
+    assert (c.X[:, F["proper_missed"]] == 0).all()  # the report's own municipality is no qualifier
+
+
+def test_pairs_for_a_change_between_years(engine: Engine) -> None:
+    c = _cands(engine, "Hvor mye økte antall elever i grunnskolen fra 2019 til 2020?")
+    diffs = [int(i) for i in np.flatnonzero(c.kind == DIFF)]
+    values = {round(candidate_value(engine.corpus, c, i), 1): i for i in diffs}
+    assert 50.0 in values and -50.0 in values
+    up, down = values[50.0], values[-50.0]
+    assert _f(c, up, "pair_year_change") == 1 and _f(c, up, "pair_order") == 1 and _f(c, down, "pair_order") == -1
+    assert _f(c, up, "year_match") == 1
+    assert _f(c, up, "q_cmp_change") == 1 and _f(c, up, "q_n_years") == 2
