@@ -111,7 +111,15 @@ class Service:
         return self._loaded.build
 
     def reports(self) -> tuple[Any, ...]:
+        """ReportInfo (id, title, municipality, year, sha256, source_name) of every loaded report."""
         return self._loaded.reports
+
+    def report(self, report_id: str | None = None) -> Any:
+        """The parsed Report with this id (the first one when None), or None."""
+        reports = self._loaded.engine.corpus.reports
+        if report_id is None:
+            return reports[0] if reports else None
+        return next((r for r in reports if r.meta is not None and r.meta.id == report_id), None)
 
     def refresh(self, force: bool = False) -> bool:
         """Swap to a newer active build if there is one; True when swapped."""
