@@ -114,7 +114,7 @@ class StoredIndex:
 
 def fingerprint_of(reports: Sequence[Report], versions: Versions) -> str:
     parts = [f"schema{versions.schema}", versions.model_id, versions.parser, versions.units]
-    for r in sorted(reports, key=lambda r: report_info(r).id):
+    for r in sorted(reports, key=lambda r: (report_info(r).id, r.source_sha256)):
         info = report_info(r)
         parts.append(f"{info.id}:{info.sha256}:{info.title}:{info.municipality}:{info.year}")
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]

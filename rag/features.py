@@ -75,6 +75,7 @@ FEATURES: tuple[str, ...] = (
     "pair_same_row", "pair_year_change", "pair_actual_budget", "pair_order", "diff_positive", "direction_match",
     "pair_same_kind", "counted_hit", "negated_hit", "q_price", "price_table", "clause_year_match", "has_name",
     "key_credit", "strict_cov", "label_strict", "proper_missed",
+    "q_int_budget", "q_int_actual", "q_int_diff", "q_int_change", "q_int_percent",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 
@@ -170,6 +171,9 @@ def question_row(q: QuestionContext) -> np.ndarray:
     v[F["q_oov"]] = sum(wt.weight for wt in q.terms if wt.oov) / total
     v[F["q_table_ref"]] = a.table_ref is not None
     v[F["q_price"]] = a.price_year is not None
+    for name, intent in (("q_int_budget", "budsjett"), ("q_int_actual", "regnskap"), ("q_int_diff", "avvik"),
+                         ("q_int_change", "endring"), ("q_int_percent", "prosent")):
+        v[F[name]] = intent in a.intents
     return v
 
 
@@ -292,6 +296,7 @@ def _sentence_common(q: QuestionContext, corpus: Corpus, X: np.ndarray, sents: n
         info = corpus.sentences[s]
         report = corpus.reports[info.report]
         ryear = report.meta.year if report.meta else None
+        X[i, F["year_latest"]] = ryear in info.years
         X[i, F["report_year_match"]] = ryear in a.years if a.years else 0
         X[i, F["report_latest"]] = (ryear or 0) >= latest_report
         X[i, F["n_words"]] = len(info.text.split())

@@ -166,12 +166,13 @@ class Credits:
 def coverage(
     terms: Sequence[WeightedTerm],
     credits: Credits,
-    fields: Mapping[str, np.ndarray],
+    fields: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]],
     n: int,
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """(coverage 0..1, largest missed weight / idf_max, best credit per term) for n candidates.
 
-    ``fields`` maps a field name to the instance index of each candidate in that field. A term
+    ``fields`` maps a field name to the instance index of each candidate in that field (or is a
+    list of such pairs, when one field counts twice: the two rows of a comparison). A term
     counts once, in the field where it is found best; a light term that is not found is left
     out instead of counting against the candidate."""
     got = np.zeros(n, np.float32)
@@ -179,9 +180,10 @@ def coverage(
     missed = np.zeros(n, np.float32)
     per_term: list[np.ndarray] = []
     idf_max = credits.corpus.idf_max or 1.0
+    pairs = list(fields.items()) if isinstance(fields, Mapping) else list(fields)
     for wt in terms:
         best = np.zeros(n, np.float32)
-        for name, idx in fields.items():
+        for name, idx in pairs:
             if len(idx):
                 best = np.maximum(best, credits.term(wt, name)[idx])
         per_term.append(best)

@@ -14,6 +14,7 @@ import numpy as np
 
 from rag.corpus import Corpus
 from rag.features import DIFF, FEATURES, F, QuestionContext, cell_features
+from rag.match import coverage
 
 TOP_ROWS = 6
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -104,9 +105,14 @@ def pair_features(q: QuestionContext, corpus: Corpus, pairs: list[tuple[int, int
         X[i, F["log_value"]] = np.log10(abs(value) + 1)
         X[i, F["negative"]] = value < 0
         X[i, F["zero"]] = value == 0
-        # coverage of the pair: the better of the two rows (a row-to-row comparison names both)
-        X[i, F["cov_all"]] = max(XA[i, F["cov_all"]], XB[i, F["cov_all"]]) if ra != rb else XA[i, F["cov_all"]]
     X[:, F["intent_match"]] = 0
+    # a comparison of two rows names both: their words together cover the question
+    rows_a = corpus.cell_row[a_idx]
+    rows_b = corpus.cell_row[b_idx]
+    table_of = np.asarray([r.table for r in corpus.rows], np.int32)
+    both = [("label", rows_a), ("section", rows_a), ("label", rows_b), ("section", rows_b),
+            ("caption", table_of[rows_a]), ("column", corpus.cell_col[a_idx]), ("column", corpus.cell_col[b_idx])]
+    X[:, F["cov_all"]] = coverage(q.terms, q.credits, both, n)[0]
     return X
 
 

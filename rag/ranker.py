@@ -97,9 +97,10 @@ def load_ranker(directory: Path | None = None) -> Ranker:
             raise ModelError(f"No trained model in {directory}: {exc}") from None
     card = json.loads(card_text)
     if card.get("feature_set_version") != FEATURE_SET_VERSION or tuple(card.get("features", ())) != FEATURES:
+        differ = "" if card.get("feature_set_version") != FEATURE_SET_VERSION else " (same version, other feature list)"
         raise ModelError(
             f"The shipped model was trained on feature set {card.get('feature_set_version')!r}, this code computes "
-            f"{FEATURE_SET_VERSION!r}: retrain with `rapport train`."
+            f"{FEATURE_SET_VERSION!r}{differ}: retrain with `rapport train`."
         )
     if tuple(card["confidence"]["features"]) != CONFIDENCE_FEATURES:
         raise ModelError("The shipped confidence model uses other features: retrain with `rapport train`.")

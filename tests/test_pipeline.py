@@ -1,4 +1,5 @@
-"""Ingest end to end (hash embeddings: fast and offline) and the `rapport` CLI around it."""
+"""Ingest end to end (hash embeddings: fast and offline): several reports in one index, added,
+reused, removed and upgraded; and the `rapport` commands that read the index only."""
 
 from __future__ import annotations
 
@@ -7,32 +8,60 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fakereport import fake_report_text
 
-from ingest.pipeline import IngestError, load_report, run_ingest
+import ingest.pipeline as pipeline
+from ingest.pipeline import IngestError, list_reports, read_report, remove_report, run_ingest
 from rapport.cli import main
-from rapport.settings import Settings, bundled_report_path
+from rapport.settings import Settings
 
 
-def _settings(tmp_path: Path, **kw) -> Settings:
-    return Settings(data_dir=tmp_path / "data", embedding="hash", **kw)
+def _settings(tmp_path: Path, source: Path | None = None) -> Settings:
+    return Settings(data_dir=tmp_path / "data", embedding="hash", source=source)
 
 
-def test_ingest_builds_then_reuses(tmp_path: Path) -> None:
+def _fake(tmp_path: Path, name: str = "eksempel-2021.txt", **kw) -> Path:
+    path = tmp_path / name
+    path.write_text(fake_report_text(**kw), encoding="utf-8")
+    return path
+
+
+def test_reports_are_added_reused_and_removed(tmp_path: Path) -> None:
     first = run_ingest(_settings(tmp_path), progress=False)
-    assert first.tables >= 27 and first.rows > 250 and first.cells > 1000
-    assert first.chunks > first.rows  # one per row, plus prose and whole tables
-    assert not first.reused
+    assert first.report_id == "baerum-2020" and first.tables >= 27 and first.cells > 1000
+    assert 1000 < first.embedded <= first.units and first.reports == ("baerum-2020",)  # distinct texts once
     again = run_ingest(_settings(tmp_path), progress=False)
-    assert again.reused and again.collection == first.collection
+    assert again.reused and again.collection == first.collection and again.embedded == 0
+
+    second = run_ingest(_settings(tmp_path, _fake(tmp_path, year=2021)), progress=False)
+    assert second.report_id == "eksempel-2021" and not second.reused
+    assert set(second.reports) == {"baerum-2020", "eksempel-2021"}
+    assert second.embedded <= second.units  # only the new report's texts were embedded
+    assert [r.id for r in list_reports(_settings(tmp_path))] == ["baerum-2020", "eksempel-2021"]
+
+    # the same report again (same content): nothing new
+    assert run_ingest(_settings(tmp_path, _fake(tmp_path, year=2021)), progress=False).reused
+
+    info = remove_report(_settings(tmp_path), "eksempel-2021")
+    assert [r.id for r in info.reports] == ["baerum-2020"]
+    with pytest.raises(IngestError, match="only report"):
+        remove_report(_settings(tmp_path), "baerum-2020")
+    with pytest.raises(IngestError, match="No report 'nope'"):
+        remove_report(_settings(tmp_path), "nope")
 
 
-def test_changed_source_builds_a_new_index(tmp_path: Path) -> None:
-    first = run_ingest(_settings(tmp_path), progress=False)
-    text = bundled_report_path().read_text(encoding="utf-8").replace("-679,4", "-702,3")
-    changed = tmp_path / "endret.txt"
-    changed.write_text(text, encoding="utf-8")
-    second = run_ingest(_settings(tmp_path, source=changed), progress=False)
-    assert not second.reused and second.collection != first.collection
+def test_a_new_version_of_a_report_replaces_the_old_one(tmp_path: Path) -> None:
+    run_ingest(_settings(tmp_path, _fake(tmp_path, year=2021)), progress=False)
+    changed = run_ingest(_settings(tmp_path, _fake(tmp_path, "ny.txt", year=2021, scale=1.2)), progress=False)
+    assert changed.reports == ("eksempel-2021",)  # same id: replaced, not added
+
+
+def test_metadata_is_read_from_the_text_and_can_be_overridden(tmp_path: Path) -> None:
+    report = read_report(_fake(tmp_path, municipality="Nabo", year=2019))
+    assert report.meta is not None
+    assert (report.meta.id, report.meta.municipality, report.meta.year) == ("nabo-2019", "Nabo kommune", 2019)
+    given = read_report(_fake(tmp_path), municipality="Øvre Eiker kommune", year=2022)
+    assert given.meta.id == "ovre-2022" and given.meta.title == "Årsrapport 2020"
 
 
 @pytest.mark.parametrize(
@@ -42,18 +71,56 @@ def test_changed_source_builds_a_new_index(tmp_path: Path) -> None:
         (b"", "empty"),
         (b"\x00\x01\x02binary\x00" * 50, "binary"),
         ("Årsrapport".encode("latin-1") * 20, "UTF-8"),
-        (b"Bare prosa her. Ingen tabeller i det hele tatt.\n" * 10, "No tables found"),
     ],
 )
 def test_bad_source_gives_a_clear_error_and_keeps_the_index(tmp_path: Path, content: bytes | None, message: str) -> None:
-    good = run_ingest(_settings(tmp_path), progress=False)
+    good = run_ingest(_settings(tmp_path, _fake(tmp_path)), progress=False)
     bad = tmp_path / "bad.txt"
     if content is not None:
         bad.write_bytes(content)
     with pytest.raises(IngestError, match=message):
-        run_ingest(_settings(tmp_path, source=bad), progress=False)
-    still = run_ingest(_settings(tmp_path), progress=False)
-    assert still.reused and still.collection == good.collection
+        run_ingest(_settings(tmp_path, bad), progress=False)
+    assert run_ingest(_settings(tmp_path, _fake(tmp_path)), progress=False).collection == good.collection
+
+
+def _cli(args: list[str], tmp_path: Path) -> str:
+    result = CliRunner().invoke(main, args, env={"RAPPORT_EMBEDDING": "hash", "RAPPORT_DATA_DIR": ""})
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_commands_read_the_index_not_the_source(tmp_path: Path) -> None:
+    """`rapport ingest --source F --data-dir D`, then ask/tables/reports with only --data-dir D,
+    after F is gone."""
+    source = _fake(tmp_path, "nabo.txt", municipality="Nabo", year=2021)
+    data = str(tmp_path / "d")
+    _cli(["ingest", "--source", str(source), "--data-dir", data, "--no-progress"], tmp_path)
+    source.unlink()
+    listed = _cli(["reports", "--data-dir", data], tmp_path)
+    assert "nabo-2021" in listed and "Nabo kommune" in listed
+    grid = _cli(["tables", "2", "--data-dir", data], tmp_path)
+    assert "Barnehageplasser" in grid and "2 590" in grid
+    tables = json.loads(_cli(["tables", "--json", "--data-dir", data], tmp_path))
+    assert set(tables) == {"nabo-2021"}
+    answer = json.loads(_cli(["ask", "--json", "--data-dir", data, "Hvor mange barnehageplasser var det i 2021?"],
+                             tmp_path))
+    assert answer["citations"] == [] or answer["citations"][0]["report"] == "nabo-2021"
+
+
+def test_an_index_built_by_another_parser_is_upgraded_from_itself(tmp_path: Path, monkeypatch) -> None:
+    source = _fake(tmp_path, "nabo.txt", municipality="Nabo", year=2021)
+    data = str(tmp_path / "d")
+    monkeypatch.setattr(pipeline, "PARSER_VERSION", "an-older-parser")
+    _cli(["ingest", "--source", str(source), "--data-dir", data, "--no-progress"], tmp_path)
+    monkeypatch.undo()
+    source.unlink()
+    stale = CliRunner().invoke(main, ["ask", "--data-dir", data, "Hvor mange elever?"],
+                               env={"RAPPORT_EMBEDDING": "hash", "RAPPORT_DATA_DIR": ""})
+    assert stale.exit_code != 0 and "another version" in stale.output and "--upgrade" in stale.output
+    upgraded = _cli(["ingest", "--upgrade", "--data-dir", data, "--no-progress"], tmp_path)
+    assert "nabo-2021" in upgraded
+    _cli(["ask", "--data-dir", data, "Hvor mange elever?"], tmp_path)
 
 
 def test_cli_ingest_bad_input_has_no_traceback(tmp_path: Path) -> None:
@@ -63,47 +130,8 @@ def test_cli_ingest_bad_input_has_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_cli_tables_json_schema() -> None:
-    result = CliRunner().invoke(main, ["tables", "1", "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    (table,) = data["tables"]
-    assert table["number"] == 1
-    assert {"number", "caption", "unit", "columns", "lines", "footnotes", "rows"} <= set(table)
-    row = next(r for r in table["rows"] if r["label"] == "Netto driftsresultat")
-    assert {"label", "lines", "uncertain", "cells"} <= set(row)
-    cell = next(c for c in row["cells"] if c["column"] == "Regnskap 2020")
-    assert cell == {"column": "Regnskap 2020", "raw": "-679,4", "value": -679.4}
-    first, last = row["lines"]
-    assert "-679,4" in bundled_report_path().read_text(encoding="utf-8").split("\n")[first - 1]
-
-
-def test_cli_tables_text_grid_and_unknown_table() -> None:
-    ok = CliRunner().invoke(main, ["tables", "7"])
-    assert ok.exit_code == 0 and "Likviditetsreserve" in ok.output and "1 372,2" in ok.output
-    missing = CliRunner().invoke(main, ["tables", "99"])
-    assert missing.exit_code != 0 and "No table 99" in missing.output
-
-
-def test_load_report_reads_a_pdf(tmp_path: Path) -> None:
-    fpdf = pytest.importorskip("fpdf")
-    pdf = fpdf.FPDF()
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=10)
-    for line in [
-        "Tabell 1 viser testtall for drift",
-        "Mill. kr 2019 2020 Endring",
-        "Skatteinntekter -6 913,4 -6 525,6 387,8",
-        "Rammetilskudd -1 462,0 -1 994,0 -532,0",
-        "Sum -8 375,4 -8 519,6 -144,2",
-        "",
-        "Dette er en vanlig setning etter tabellen.",
-    ]:
-        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
-    path = tmp_path / "rapport.pdf"
-    pdf.output(str(path))
-    report = load_report(path)
-    table = report.table(1)
-    assert table is not None and table.columns == ("2019", "2020", "Endring")
-    row = table.row("Rammetilskudd")
-    assert row is not None and [c.value for c in row.cells] == [-1462.0, -1994.0, -532.0]
+def test_commands_on_an_empty_data_dir_say_what_to_run(tmp_path: Path) -> None:
+    for args in (["ask", "Hei?"], ["tables"], ["reports"]):
+        result = CliRunner().invoke(main, [*args, "--data-dir", str(tmp_path / "empty")], env={"RAPPORT_EMBEDDING": "hash"})
+        assert "Traceback" not in result.output
+        assert "rapport ingest" in result.output
