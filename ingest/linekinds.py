@@ -1,0 +1,85 @@
+"""What a line of a table region is: a row with a numeric run, a footnote, a label-only line.
+
+Shared by caption finding (ingest/captions.py) and block scanning (ingest/blocks.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.headers import is_period
+from ingest.rowparse import Token, numeric_runs, tokenize
+from ingest.text import SUPERSCRIPTS, clean_text, strip_superscripts
+
+CAPTION_RE = re.compile(r"^\s*(?:Tabell|Table)\s+(\d{1,3})\s*(?:viser|shows|:|–|-)\s*(?!at\b|that\b)(.*\S)?\s*$")
+FIGURE_RE = re.compile(r"^\s*(?:Figur|Figure)\s+\d+\s")
+FOOTNOTE_RE = re.compile(rf"^\s*([{SUPERSCRIPTS}]|\d{{1,2}})\s{{1,3}}(?:\d(?=[A-ZÆØÅ]))?(?=\S)(\D.*)$")
+
+
+def is_year_token(tok: str) -> bool:
+    bare = strip_superscripts(tok)[0]
+    return bool(re.fullmatch(r"(?:19|20)\d{2}\d?", bare)) or is_period(bare)
+
+
+def row_run(line: str, allow_text_tail: bool = True) -> tuple[list[Token], tuple[int, int], str] | None:
+    """The numeric run that holds the row's values, with the text after it (a comment column)."""
+    tokens = tokenize(line)
+    if not tokens:
+        return None
+    runs = numeric_runs(tokens)
+    if not runs:
+        return None
+    # a run followed by a capitalised word starts a comment column ('90,0 Innst. 216 S');
+    # the earliest such run holds the values, whatever numbers the comment contains
+    for start, end in runs:
+        if end == len(tokens):
+            break
+        nxt = tokens[end].text
+        vals = tokens[start:end]
+        numbers = sum(1 for t in vals if re.match(r"^[-–−]?\d", t.text))
+        if allow_text_tail and (nxt[:1].isupper() or nxt[:1] in "ÆØÅ(") and (
+            any("," in t.text or t.text.endswith("%") for t in vals) or numbers >= 3
+        ):
+            if all(is_year_token(t.text) for t in vals):
+                continue
+            return tokens, (start, end), " ".join(t.text for t in tokens[end:])
+    start, end = runs[-1]
+    if end == len(tokens):
+        if all(is_year_token(t.text) for t in tokens[start:end]):
+            return None  # a header line of periods, not data
+        return tokens, (start, end), ""
+    return None
+
+
+def label_of(tokens: list[Token], start: int) -> str:
+    return " ".join(t.text for t in tokens[:start]).strip()
+
+
+def is_footnote_line(line: str) -> bool:
+    text = clean_text(line)
+    m = FOOTNOTE_RE.match(text)
+    if not m:
+        return False
+    body = m.group(2).strip()
+    if m.group(1).startswith("0") or (body.isupper() and len(body.split()) <= 4):
+        return False  # a chapter heading like '07 OPPVEKST'
+    return len(body) >= 8 and (body[:1].isupper() or body[:1].isdigit() or body[:1] in "ÆØÅ§(") and row_run(text, False) is None or (
+        m is not None and len(body.split()) >= 6
+    )
+
+
+def is_label_only(line: str) -> bool:
+    text = clean_text(line).strip()
+    if not text or len(text) > 100 or row_run(text) is not None:
+        return False
+    if CAPTION_RE.match(text) or FIGURE_RE.match(text):
+        return False
+    return not text.endswith((".", ":", "?")) or text.endswith(("mill.", "adm."))
+
+
+def next_nonblank(lines: list[str], i: int) -> int | None:
+    while i < len(lines):
+        if lines[i].strip():
+            return i
+        i += 1
+    return None
