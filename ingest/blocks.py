@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ingest.linekinds import (
-    CAPTION_RE,
     FIGURE_RE,
     is_footnote_line,
     is_label_only,
     is_year_token,
     label_of,
+    match_caption,
     next_nonblank,
     row_run,
 )
@@ -32,6 +32,7 @@ class RowDraft:
     reason: str | None = None
     label_markers: list[str] = field(default_factory=list)
     span_first: int | None = None  # first line of a label printed above the numbers
+    label_digits: int = 0  # leading tokens of the run that belong to the label ('Likviditetsgrad 1')
 
 
 @dataclass
@@ -44,13 +45,15 @@ class Block:
     footnotes: list[list[tuple[int, str]]]
     end_idx: int
     attached_to: str | None = None
+    caption_unit: str | None = None  # a unit the caption states
+    span: tuple[int, int] | None = None  # 0-based first/last line when not caption..end (caption below)
 
 
 
 # ----------------------------------------------------------------------------- regions
 
 
-def scan_block(lines: list[str], start: int, caption_idx: int | None, number: int | None, caption: str,
+def scan_block(lines: list[str], start: int, caption_idx: int | None, number: str | None, caption: str,
                 stop_at: set[int]) -> Block:
     """Collect header lines, rows and footnotes from `start` until the table ends."""
     header: list[tuple[int, str]] = []
@@ -79,7 +82,7 @@ def scan_block(lines: list[str], start: int, caption_idx: int | None, number: in
             continue
         blanks_before = blanks
         blanks = 0
-        if CAPTION_RE.match(clean_text(raw)) or FIGURE_RE.match(clean_text(raw)):
+        if match_caption(clean_text(raw)) or FIGURE_RE.match(clean_text(raw)):
             break
         parsed = row_run(raw)
         if not rows:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.text import SUPERSCRIPTS, clean_text, strip_superscripts
+from ingest.units import find_unit, unit_text
 
 UNIT_RE = re.compile(r"(?i)(?<!\()\bmill\.\s*(?:\d{4}-)?kr\.?(?!\))|(?<!\()\bmill\.\s*kr\b(?!\))")
 PAREN_UNIT_RE = re.compile(r"(?i)\((mill\.\s*(?:\d{4}-)?kr\.?)\)")
@@ -130,6 +131,22 @@ def _periodic_block(periods: list[str]) -> int:
     return n
 
 
+def named_columns(lines: list[str]) -> int | None:
+    """How many columns a one-line header names ('Regnskap 2021 Budsjett 2021 Avvik' -> 3), its
+    unit ('Beløp i 1 000 kr', 'Mill. kr') left out; None for other headers."""
+    texts = [clean_text(x).strip() for x in lines if clean_text(x).strip()]
+    if len(texts) != 1:
+        return None
+    text = texts[0]
+    m = find_unit(text) or UNIT_RE.search(text)
+    if m is not None:
+        text = text[m.end() :].strip()
+    if "\t" in text:
+        return len([f for f in text.split("\t") if f.strip()])
+    groups = split_capital_groups(text)
+    return len(groups) or None
+
+
 def parse_header(fragments: list[list[str]], k: int, footnote_markers: set[str]) -> Header:
     """Column names for k value columns from header fragments (groups of lines split by blanks)."""
     frags = [join_fragment(f) for f in fragments if join_fragment(f)]
@@ -140,8 +157,12 @@ def parse_header(fragments: list[list[str]], k: int, footnote_markers: set[str])
     # spanning group header; text before it in its fragment is the header of the label column.
     for idx, frag in enumerate(frags):
         m = UNIT_RE.search(frag)
-        if m and "antall" not in m.group(0).lower():
+        phrase = find_unit(frag)  # 'Beløp i 1 000 kr', 'Tall i hele tusen', 'Tall i mill. kr'
+        if phrase is not None and (m is None or phrase.start() < m.start() <= phrase.end()):
+            m, unit = phrase, unit_text(phrase)
+        elif m and "antall" not in m.group(0).lower():
             unit = m.group(0).strip()
+        if unit is not None:
             before, after = frag[: m.start()].strip(), frag[m.end() :].strip()
             if idx > 0:
                 group_header = " ".join(frags[:idx])

@@ -10,10 +10,32 @@ import re
 from ingest.headers import is_period
 from ingest.rowparse import Token, numeric_runs, tokenize
 from ingest.text import SUPERSCRIPTS, clean_text, strip_superscripts
+from ingest.units import unit_spans
 
-CAPTION_RE = re.compile(r"^\s*(?:Tabell|Table)\s+(\d{1,3})\s*(?:viser|shows|:|–|-)\s*(?!at\b|that\b)(.*\S)?\s*$")
+_CAPTION_HEAD = re.compile(r"^\s*(?:Tabell|Table)\s+(\d{1,3}(?:\.\d{1,3})*)(?!\d|\.\d)(.*)$")
+_VISER = re.compile(r"^\s*(?:viser|shows)\b(?:\s+(?=\S)(?!at\b|that\b)(.*\S))?\s*$")
+_SEPARATED = re.compile(r"^\s*[:.–-]\s*(\S.*?)\s*$")
+_TITLED = re.compile(r"^\s+([A-ZÆØÅ«\"(].*?)\s*$")
 FIGURE_RE = re.compile(r"^\s*(?:Figur|Figure)\s+\d+\s")
 FOOTNOTE_RE = re.compile(rf"^\s*([{SUPERSCRIPTS}]|\d{{1,2}})\s{{1,3}}(?:\d(?=[A-ZÆØÅ]))?(?=\S)(\D.*)$")
+
+
+def match_caption(text: str) -> tuple[str, str] | None:
+    """(number, caption) when a cleaned line opens a table caption; None for prose such as
+    'Tabell 9 viser at ...'. A 'viser' caption is reported as 'Tabell N viser ...'; a title or
+    'Tabell N: ...' caption as printed (whitespace normalised)."""
+    m = _CAPTION_HEAD.match(text)
+    if m is None:
+        return None
+    number, rest = m.groups()
+    viser = _VISER.match(rest)
+    if viser is not None:
+        return (number, f"Tabell {number} viser {viser.group(1).strip()}") if viser.group(1) else None
+    if re.match(r"^\s*(?:viser|shows)\b", rest):
+        return None  # 'viser at ...': a sentence about the table
+    if _SEPARATED.match(rest) or _TITLED.match(rest):
+        return number, " ".join(text.split())
+    return None
 
 
 def is_year_token(tok: str) -> bool:
@@ -27,6 +49,9 @@ def row_run(line: str, allow_text_tail: bool = True) -> tuple[list[Token], tuple
     if not tokens:
         return None
     runs = numeric_runs(tokens)
+    spans = unit_spans(clean_text(line).rstrip())
+    if spans:  # the digits of 'Beløp i 1 000 kr' are not values
+        runs = [(s, e) for s, e in runs if not any(a <= tokens[s].start < b for a, b in spans)]
     if not runs:
         return None
     # a run followed by a capitalised word starts a comment column ('90,0 Innst. 216 S');
@@ -47,8 +72,24 @@ def row_run(line: str, allow_text_tail: bool = True) -> tuple[list[Token], tuple
     if end == len(tokens):
         if all(is_year_token(t.text) for t in tokens[start:end]):
             return None  # a header line of periods, not data
+        # values left before a comment that holds numbers ('Bufferfondet 457 452 Min. 100 mill.'):
+        # the earlier run holds the values, never the label
+        for s, e in runs[:-1]:
+            if value_like(tokens[s:e]) and tokens[e].text[:1].isalpha():
+                return (tokens, (s, e), " ".join(t.text for t in tokens[e:])) if allow_text_tail else None
         return tokens, (start, end), ""
     return None
+
+
+def value_like(tokens: list[Token]) -> bool:
+    """Numbers that are table values, not part of a label ('Likviditetsgrad 1', '... 2019'):
+    two or more numbers, a decimal comma or percent, or a number of three digits or more."""
+    nums = [t.text for t in tokens if re.match(r"^[-–−]?\d", t.text) and not is_year_token(t.text)]
+    if not nums:
+        return False
+    return len(nums) >= 2 or any("," in n or "%" in n for n in nums) or any(
+        len(re.sub(r"\D", "", strip_superscripts(n)[0])) >= 3 for n in nums
+    ) or any(t.text == "%" for t in tokens)
 
 
 def label_of(tokens: list[Token], start: int) -> str:
@@ -72,7 +113,7 @@ def is_label_only(line: str) -> bool:
     text = clean_text(line).strip()
     if not text or len(text) > 100 or row_run(text) is not None:
         return False
-    if CAPTION_RE.match(text) or FIGURE_RE.match(text):
+    if match_caption(text) or FIGURE_RE.match(text):
         return False
     return not text.endswith((".", ":", "?")) or text.endswith(("mill.", "adm."))
 

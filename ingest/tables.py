@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable
 
 from ingest.blocks import Block, RowDraft, scan_block, uncaptioned_header
-from ingest.captions import find_captions
-from ingest.headers import Header, parse_header
+from ingest.captions import block_start_above, find_captions
+from ingest.headers import Header, named_columns, parse_header
 from ingest.linekinds import FOOTNOTE_RE, is_year_token, next_nonblank
 from ingest.readrows import read_rows
 from ingest.records import Cell, Chapter, Footnote, Row, Table
 from ingest.rowparse import Value
 from ingest.text import SUPERSCRIPTS, clean_text, strip_superscripts
+from ingest.units import is_unit_line
 
 # ----------------------------------------------------------------------------- assembly
 
@@ -75,7 +77,8 @@ def _fix_orphan_markers(rows: list[RowDraft], orphans: set[str]) -> None:
 def _to_table(block: Block, lines: list[str], chapter: Chapter) -> Table | None:
     header_tokens = " ".join(clean_text(raw) for _, raw in block.header_lines).split()
     header_periods = sum(1 for t in header_tokens if is_year_token(t) and not re.search("[–-]", t))
-    k = read_rows(block.rows, lines, header_periods)
+    header_text = [raw for _, raw in block.header_lines if raw.strip() and not is_unit_line(clean_text(raw).strip())]
+    k = read_rows(block.rows, lines, header_periods, named_columns(header_text))
     if k == 0 or not block.rows:
         return None
     footnotes = _footnote_records(block.footnotes)
@@ -154,7 +157,10 @@ def _to_table(block: Block, lines: list[str], chapter: Chapter) -> Table | None:
                 tuple(dict.fromkeys(row_markers)))
         )
     first = (block.caption_idx if block.caption_idx is not None else block.header_lines[0][0]) + 1
-    unit = header.unit
+    last = block.end_idx + 1
+    if block.span is not None:
+        first, last = block.span[0] + 1, max(last, block.span[1] + 1)
+    unit = header.unit or block.caption_unit
     if unit is None:
         m = re.search(r"\((mill\. kr|mill\. 2020-kr|kr|prosent|antall)\)", block.caption)
         unit = m.group(1) if m else None
@@ -164,7 +170,7 @@ def _to_table(block: Block, lines: list[str], chapter: Chapter) -> Table | None:
         unit=unit,
         columns=tuple(columns),
         rows=tuple(out_rows),
-        lines=(first, block.end_idx + 1),
+        lines=(first, last),
         chapter=chapter,
         footnotes=tuple(footnotes),
         label_header=header.label_header,
@@ -173,28 +179,45 @@ def _to_table(block: Block, lines: list[str], chapter: Chapter) -> Table | None:
     )
 
 
-def parse_tables(lines: list[str], chapter_of_line) -> list[Table]:
-    """All tables in the report: captioned ones and uncaptioned blocks printed right under them."""
+def parse_tables(lines: list[str], chapter_of_line: Callable[[int], Chapter]) -> list[Table]:
+    """All tables in the report: captioned ones (caption above or below the table) and
+    uncaptioned blocks printed right under a captioned one."""
     captions = find_captions(lines)
-    caption_lines = {idx for idx, _, _ in captions}
+    # a caption printed under its table closes it; its table starts above
+    starts: dict[int, int] = {}
+    floor = -1
+    for cap in captions:
+        if cap.below:
+            starts[cap.idx] = block_start_above(lines, cap, floor)
+        floor = cap.last_idx
+    stops = {c.idx for c in captions} | set(starts.values())
     tables: list[Table] = []
-    for idx, number, caption in captions:
-        block = scan_block(lines, idx + 1, idx, number, caption, caption_lines - {idx})
-        table = _to_table(block, lines, chapter_of_line(idx + 1))
+    for cap in captions:
+        if cap.below:
+            start = starts[cap.idx]
+            block = scan_block(lines, start, None, cap.number, cap.text, stops - {start} | {cap.idx})
+            block.caption_unit, block.span = cap.unit, (start, cap.last_idx)
+        else:
+            block = scan_block(lines, cap.last_idx + 1, cap.idx, cap.number, cap.text, stops - {cap.idx})
+            block.caption_unit = cap.unit
+        table = _to_table(block, lines, chapter_of_line(cap.idx + 1))
         if table is None:
             continue
         tables.append(table)
+        if cap.below:
+            continue
         # uncaptioned blocks that follow right after (another header line with periods)
         nxt = next_nonblank(lines, block.end_idx + 1)
         guard = 0
-        while nxt is not None and nxt not in caption_lines and guard < 3 and uncaptioned_header(lines, nxt):
+        while nxt is not None and nxt not in stops and guard < 3 and uncaptioned_header(lines, nxt):
             guard += 1
-            sub = scan_block(lines, nxt, None, None, "", caption_lines)
-            sub.attached_to = number
-            sub.caption = f"{caption} (fortsatt: {clean_text(lines[nxt]).strip()})"
+            sub = scan_block(lines, nxt, None, None, "", stops)
+            sub.attached_to = cap.number
+            sub.caption = f"{cap.text} (fortsatt: {clean_text(lines[nxt]).strip()})"
             sub_table = _to_table(sub, lines, chapter_of_line(nxt + 1))
             if sub_table is None:
                 break
             tables.append(sub_table)
             nxt = next_nonblank(lines, sub.end_idx + 1)
+    tables.sort(key=lambda t: t.lines)
     return tables
