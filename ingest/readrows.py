@@ -36,8 +36,46 @@ def _column_count(rows: list[RowDraft]) -> int:
     return max(mins)
 
 
+def _min_count(row: RowDraft) -> int | None:
+    counts = [len(x) for x in _candidate_readings(row)]
+    return min(counts) if counts else None
+
+
+def _label_digit(row: RowDraft) -> bool:
+    """The run opens with a 1-2 digit whole number printed right after the label: it may be the
+    label's own ('Likviditetsgrad 1 2,14 1,95')."""
+    start, end = row.run
+    tok = row.tokens[start]
+    return bool(row.label) and end - start >= 2 and tok.gap == 1 and re.fullmatch(r"\d{1,2}", tok.text) is not None
+
+
+def _fit_to_header(rows: list[RowDraft], k: int, header_count: int) -> int:
+    """The header names fewer columns than the widest rows have numbers: when those rows are a
+    minority, the header's count holds. A row's extra number opening the run joins its label
+    when that makes the row fit; other rows stay over and are marked uncertain later."""
+    mins = {id(r): _min_count(r) for r in rows}
+    over = [r for r in rows if (mins[id(r)] or 0) > header_count]
+    rest = [mins[id(r)] for r in rows if r not in over and mins[id(r)] is not None]
+    if not over or not rest or max(rest) != header_count or 2 * len(over) >= len(rows):
+        return k
+    fixable = []
+    for r in over:
+        if _label_digit(r):
+            r.label_digits = 1
+            count = _min_count(r)
+            if count is not None and count <= header_count:
+                fixable.append(r)
+            r.label_digits = 0
+    if 4 * (len(over) - len(fixable)) > len(rows):
+        return k
+    for r in fixable:
+        r.label_digits = 1
+    return header_count
+
+
 def _candidate_readings(row: RowDraft) -> list[list[Value]]:
     start, end = row.run
+    start += row.label_digits
     out: list[list[Value]] = []
     # leading year-like tokens may belong to the label ('Bruk av sektorresultat 2019 -42,2')
     s = start
@@ -239,10 +277,53 @@ def _satisfiable_identity(rows: list[RowDraft], k: int) -> bool:
     return False
 
 
-def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int) -> int:
+def _every_row_reads_as(rows: list[RowDraft], n: int) -> bool:
+    """Every row has a reading of n values, and the table's arithmetic confirms it or no row has
+    another reading of n values."""
+    if len(rows) < 2 or not all(any(len(c) == n for c in _candidate_readings(r)) for r in rows):
+        return False
+    return _satisfiable_identity(rows, n) or len(_unique_readings(rows, n)) == len(rows)
+
+
+def _identities_in_every_row(rows: list[RowDraft], k: int) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    """Identities (a column = a sum/difference of others) that hold in some reading of every
+    full row: how a table of large space-grouped numbers, where hardly a row has one reading,
+    still tells where its numbers end. Needs three full rows and a non-zero target in two."""
+    full = [r for r in rows if any(len(c) == k for c in _candidate_readings(r))]
+    if len(full) < 3 or 2 * len(full) < len(rows) or k < 3:
+        return []
+    seeds = [c for c in _candidate_readings(full[0]) if len(c) == k][:20]
+    candidates = {ident for seed in seeds for ident in _learn_profile([seed, seed], k, False).identities}
+    found = []
+    for target, plus, minus in sorted(candidates):
+        def holds(vals: list[Value], target=target, plus=plus, minus=minus) -> bool:
+            want = sum(vals[c].value for c in plus) - sum(vals[c].value for c in minus)
+            return abs(vals[target].value - want) <= IDENTITY_TOLERANCE
+
+        nonzero = 0
+        for r in full:
+            good = [c for c in _candidate_readings(r) if len(c) == k and holds(c)]
+            if not good:
+                break
+            nonzero += any(abs(c[target].value) > 0.05 for c in good)
+        else:
+            if nonzero >= 2:
+                found.append((target, plus, minus))
+    return found
+
+
+def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, header_names: int | None = None) -> int:
+    """Choose each row's values; return the number of value columns. `header_periods` counts the
+    periods in the header, `header_names` the columns a one-line header names (if known)."""
     k = _column_count(rows)
+    if header_names is not None and 0 < header_names < k:
+        k = _fit_to_header(rows, k, header_names)
+    elif header_names is not None and header_names > k and _every_row_reads_as(rows, header_names):
+        k = header_names  # '522 233 542 393 -20 160 103,9 %' under four names is four numbers
     if header_periods > k and any(max((len(x) for x in _candidate_readings(r)), default=0) >= header_periods for r in rows):
         k = header_periods
+    elif header_periods > k and header_names == header_periods:
+        k = header_periods  # a header of periods only names the columns, however many each row fills
     if k == 0:
         return 0
     # one column more fits every row and only then does the table add up: take it
@@ -287,11 +368,14 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int) -
             fixed.append(exact[0] if exact else opts[0][0])
         options.append(opts)
     profile = _learn_profile(fixed, k, header_periods >= 2)
+    if not profile.identities:
+        profile.identities = _identities_in_every_row(rows, k)
     for r, opts in zip(rows, options, strict=True):
         if not opts:
             r.values = [None] * k
             r.uncertain = True
-            r.reason = "no reading of the numbers fits the column count"
+            printed = " ".join(t.text for t in r.tokens[r.run[0] : r.run[1]])
+            r.reason = f"the numbers «{printed}» do not fit the table's {k} columns; not read"
             continue
         if len(opts) == 1:
             r.values = opts[0][0]
@@ -325,9 +409,78 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int) -
             r.uncertain = True
             r.reason = "several readings fit; chosen by alignment, not verified"
     _place_by_column_sums(rows, k)
+    _check_formats(rows, k)
     for r in rows:
         first_value = next((v for v in r.values if v is not None), None)
         if first_value is not None and first_value.first > r.run[0]:
             extra = " ".join(t.text for t in r.tokens[r.run[0] : first_value.first])
             r.label = (r.label + " " + extra).strip()
     return k
+
+
+def _joinable(r: RowDraft, c: int) -> bool:
+    """Value c of a row is a whole number of 1-3 digits printed one space before an unsigned
+    value whose whole part has three digits: the two may be one number ('23 706,7')."""
+    v = r.values[c]
+    nxt = r.values[c + 1] if c + 1 < len(r.values) else None
+    if v is None or nxt is None or v.decimals or v.percent or " " in v.raw:
+        return False
+    whole = nxt.raw.split(",")[0]
+    return len(v.raw.lstrip("-")) <= 3 and re.fullmatch(r"\d{3}", whole) is not None and r.tokens[nxt.first].gap == 1
+
+
+def _check_formats(rows: list[RowDraft], k: int) -> None:
+    """A whole number in a column whose other values all have decimals, printed one space before
+    a three-digit value, is likely one number split at its thousands space ('23 706,7' read as
+    '23 | 706,7'): the row is uncertain, and re-read with an empty cell when exactly one reading
+    puts every value in its column's format."""
+    usual: list[int | None] = []
+    suspects: list[tuple[RowDraft, int]] = []
+    settled = [r for r in rows if not r.uncertain]
+    # the whole table's format, for a column with too few values of its own
+    every = {v.decimals for r in settled for c, v in enumerate(r.values) if v is not None and not _joinable(r, c)}
+    n_every = sum(1 for r in settled for c, v in enumerate(r.values) if v is not None and not _joinable(r, c))
+    table_usual = next(iter(every)) if len(every) == 1 and n_every >= 4 else None
+    for c in range(k):
+        col = [r for r in settled if c < len(r.values) and r.values[c] is not None]
+        odd = [r for r in col if _joinable(r, c)]
+        decs = {r.values[c].decimals for r in col if r not in odd}
+        own = decs.pop() if len(decs) == 1 and len(col) - len(odd) >= 2 else None
+        usual.append(own if own is not None else table_usual)
+        if usual[c]:
+            suspects.extend((r, c) for r in odd)
+        # a whole number alone in a row and a column of decimals ('0,0 0,0 0,0 1': cut short)
+        counts = Counter(r.values[c].decimals for r in col if r not in odd)
+        major, n_major = counts.most_common(1)[0] if counts else (0, 0)
+        if major and n_major >= 3 and 4 * n_major >= 3 * (len(col) - len(odd)):
+            for r in col:
+                v = r.values[c]
+                others = [x for i, x in enumerate(r.values) if x is not None and i != c]
+                if r not in odd and v.decimals == 0 and not v.percent and others and all(
+                    x.decimals == major for x in others
+                ):
+                    suspects.append((r, c))
+                    usual[c] = usual[c] or major
+    for r, c in suspects:
+        if r.uncertain:
+            continue
+        raw = r.values[c].raw
+        r.uncertain = True
+        r.reason = f"«{raw}» has no decimals where its column has {usual[c]}; a number may be split at a space or cut short"
+        fitting = {
+            tuple(f"{x.first}:{x.raw}" if x else "" for x in o): o
+            for o in _all_placements(r, k)
+            if all(x is None or usual[i] is None or x.decimals == usual[i] for i, x in enumerate(o))
+        }
+        if len(fitting) == 1:
+            r.values = next(iter(fitting.values()))
+            r.reason += "; read with an empty cell instead (not verified)"
+
+
+def _all_placements(r: RowDraft, k: int) -> list[list[Value | None]]:
+    """Every reading of a row with fewer values than columns, at every place (no whitespace cues)."""
+    out = []
+    for c in _candidate_readings(r):
+        if 0 < len(c) < k:
+            out.extend(o for o, _ in _placements(c, k, r, "", 1))
+    return out
