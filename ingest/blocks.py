@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest.layouts import LayoutRow
 from ingest.linekinds import (
     FIGURE_RE,
     is_footnote_line,
@@ -33,6 +34,9 @@ class RowDraft:
     label_markers: list[str] = field(default_factory=list)
     span_first: int | None = None  # first line of a label printed above the numbers
     label_digits: int = 0  # leading tokens of the run that belong to the label ('Likviditetsgrad 1')
+    fixed: tuple[Value | None, ...] | None = None  # cells fixed by the layout (one per line, tabs)
+    explicit: bool = False  # the fixed cells' places are known too (tabs, dashes)
+    text: str | None = None  # the row as one line when it spans several (one cell per line)
 
 
 @dataclass
@@ -54,8 +58,10 @@ class Block:
 
 
 def scan_block(lines: list[str], start: int, caption_idx: int | None, number: str | None, caption: str,
-                stop_at: set[int]) -> Block:
-    """Collect header lines, rows and footnotes from `start` until the table ends."""
+                stop_at: set[int], layout: dict[int, LayoutRow] | None = None) -> Block:
+    """Collect header lines, rows and footnotes from `start` until the table ends. `layout`
+    holds rows whose cells the layout fixes (one cell per line, tab-separated), by first line."""
+    layout = layout or {}
     header: list[tuple[int, str]] = []
     rows: list[RowDraft] = []
     footnotes: list[list[tuple[int, str]]] = []
@@ -84,6 +90,20 @@ def scan_block(lines: list[str], start: int, caption_idx: int | None, number: st
         blanks = 0
         if match_caption(clean_text(raw)) or FIGURE_RE.match(clean_text(raw)):
             break
+        if i in layout and not in_footnotes:
+            lr = layout[i]
+            label = label_of(list(lr.tokens), lr.run[0])
+            span_first = None
+            if pending_label:
+                label = " ".join([*pending_label, label]).strip()
+                span_first, pending_label, pending_first = pending_first, [], None
+            if lr.tail:
+                has_text_column = True
+            rows.append(RowDraft(label, i, lr.last_idx, list(lr.tokens), lr.run, lr.tail, section, span_first=span_first,
+                                 fixed=lr.values, explicit=lr.explicit, text=lr.text))
+            end = lr.last_idx
+            i = lr.last_idx + 1
+            continue
         parsed = row_run(raw)
         if not rows:
             # header zone
@@ -163,7 +183,7 @@ def scan_block(lines: list[str], start: int, caption_idx: int | None, number: st
             j = next_nonblank(lines, i + 1)
             if j is not None and j not in stop_at:
                 nxt = row_run(lines[j])
-                if nxt is not None and label_of(nxt[0], nxt[1][0]):
+                if j in layout or (nxt is not None and label_of(nxt[0], nxt[1][0])):
                     section = text.rstrip(" :")
                     i += 1
                     continue

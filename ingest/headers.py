@@ -133,8 +133,12 @@ def _periodic_block(periods: list[str]) -> int:
 
 def named_columns(lines: list[str]) -> int | None:
     """How many columns a one-line header names ('Regnskap 2021 Budsjett 2021 Avvik' -> 3), its
-    unit ('Beløp i 1 000 kr', 'Mill. kr') left out; None for other headers."""
+    unit ('Beløp i 1 000 kr', 'Mill. kr') left out, or a header of periods only; None for other
+    headers."""
     texts = [clean_text(x).strip() for x in lines if clean_text(x).strip()]
+    words = [w for x in texts for w in x.split()]
+    if words and all(is_period(strip_superscripts(w)[0]) for w in words):
+        return len(words)  # periods only, on one line or one per line
     if len(texts) != 1:
         return None
     text = texts[0]

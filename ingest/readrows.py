@@ -28,6 +28,9 @@ IDENTITY_TOLERANCE = 0.15
 def _column_count(rows: list[RowDraft]) -> int:
     mins = []
     for r in rows:
+        if r.explicit and r.fixed is not None:
+            mins.append(len(r.fixed))
+            continue
         counts = [len(x) for x in _candidate_readings(r)]
         if counts:
             mins.append(min(counts))
@@ -46,7 +49,7 @@ def _label_digit(row: RowDraft) -> bool:
     label's own ('Likviditetsgrad 1 2,14 1,95')."""
     start, end = row.run
     tok = row.tokens[start]
-    return bool(row.label) and end - start >= 2 and tok.gap == 1 and re.fullmatch(r"\d{1,2}", tok.text) is not None
+    return row.fixed is None and bool(row.label) and end - start >= 2 and tok.gap == 1 and re.fullmatch(r"\d{1,2}", tok.text) is not None
 
 
 def _fit_to_header(rows: list[RowDraft], k: int, header_count: int) -> int:
@@ -74,6 +77,8 @@ def _fit_to_header(rows: list[RowDraft], k: int, header_count: int) -> int:
 
 
 def _candidate_readings(row: RowDraft) -> list[list[Value]]:
+    if row.fixed is not None:  # the layout gave the cells
+        return [[v for v in row.fixed if v is not None]]
     start, end = row.run
     start += row.label_digits
     out: list[list[Value]] = []
@@ -159,11 +164,14 @@ def _score(values: list[Value | None], profile: _Profile) -> tuple[float, int]:
     return score, confirmed
 
 
-def _placements(values: list[Value], k: int, row: RowDraft, raw_line: str, usual: int = 1
+def _placements(values: list[Value], k: int, row: RowDraft, raw_line: str, usual: int = 1, cues: bool = True
                 ) -> list[tuple[list[Value | None], bool]]:
-    """Where the printed values of a short row sit among k columns; flag = whitespace decided it."""
+    """Where the printed values of a short row sit among k columns; flag = whitespace decided it
+    (`cues`: whether the row's whitespace can tell at all)."""
     n = len(values)
     missing = k - n
+    if not cues:
+        return [(o, False) for o in _spread(values, k)]
     gaps = [row.tokens[v.first].gap for v in values]
     inner = gaps[1:]
     wide = [i for i, g in enumerate(inner, start=1) if g > usual]
@@ -178,12 +186,17 @@ def _placements(values: list[Value], k: int, row: RowDraft, raw_line: str, usual
         return [([None] * missing + list(values), True)]
     if missing > 0 and trailing_spaces(raw_line) >= 2:
         return [(list(values) + [None] * missing, True)]
+    return [(o, False) for o in _spread(values, k)]
+
+
+def _spread(values: list[Value], k: int) -> list[list[Value | None]]:
+    """Every way to put the values, in order, into k columns."""
     options = []
-    for cols in combinations(range(k), n):
-        out = [None] * k
+    for cols in combinations(range(k), len(values)):
+        out: list[Value | None] = [None] * k
         for c, v in zip(cols, values, strict=True):
             out[c] = v
-        options.append((out, False))
+        options.append(out)
     return options
 
 
@@ -350,12 +363,16 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
         for c in cands:
             if len(c) > k or not c:
                 continue
-            if comment_last and len(c) == k - 1:
+            if r.explicit and r.fixed is not None:
+                placed = [([*r.fixed, *[None] * (k - len(r.fixed))], True)] if len(r.fixed) <= k else []
+            elif r.fixed is not None and len(c) < k:
+                placed = _placements(c, k, r, "", usual, cues=False)  # line breaks say nothing of empty cells
+            elif comment_last and len(c) == k - 1:
                 placed = [([*c, None], True)]  # the comment fills the last column
             elif len(c) == k:
                 placed = [(list(c), True)]
             else:
-                placed = _placements(c, k, r, raw_lines[r.line_idx], usual)
+                placed = _placements(c, k, r, r.text or raw_lines[r.line_idx], usual)
                 if has_exact:
                     placed = [p for p in placed if p[1]]  # unsignalled gaps only when nothing fits
             for o, signal in placed:
@@ -412,7 +429,7 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
     _check_formats(rows, k)
     for r in rows:
         first_value = next((v for v in r.values if v is not None), None)
-        if first_value is not None and first_value.first > r.run[0]:
+        if first_value is not None and first_value.first > r.run[0] and r.fixed is None:
             extra = " ".join(t.text for t in r.tokens[r.run[0] : first_value.first])
             r.label = (r.label + " " + extra).strip()
     return k
@@ -423,7 +440,7 @@ def _joinable(r: RowDraft, c: int) -> bool:
     value whose whole part has three digits: the two may be one number ('23 706,7')."""
     v = r.values[c]
     nxt = r.values[c + 1] if c + 1 < len(r.values) else None
-    if v is None or nxt is None or v.decimals or v.percent or " " in v.raw:
+    if r.fixed is not None or v is None or nxt is None or v.decimals or v.percent or " " in v.raw:
         return False
     whole = nxt.raw.split(",")[0]
     return len(v.raw.lstrip("-")) <= 3 and re.fullmatch(r"\d{3}", whole) is not None and r.tokens[nxt.first].gap == 1

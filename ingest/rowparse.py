@@ -50,7 +50,7 @@ def tokenize(line: str) -> list[Token]:
     for m in re.finditer(r"\S+", text):
         gap = m.start() - prev_end
         prev_end = m.end()
-        if tokens and tokens[-1].text in _SIGNS and gap == 1 and m.group()[:1].isdigit() and (
+        if tokens and tokens[-1].text in _SIGNS and gap == 1 and text[m.start() - 1] == " " and m.group()[:1].isdigit() and (
             len(tokens) == 1 or tokens[-1].gap >= 1
         ):
             sign = tokens.pop()

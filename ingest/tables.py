@@ -15,6 +15,7 @@ from collections.abc import Callable
 from ingest.blocks import Block, RowDraft, scan_block, uncaptioned_header
 from ingest.captions import block_start_above, find_captions
 from ingest.headers import Header, named_columns, parse_header
+from ingest.layouts import layout_rows
 from ingest.linekinds import FOOTNOTE_RE, is_year_token, next_nonblank
 from ingest.readrows import read_rows
 from ingest.records import Cell, Chapter, Footnote, Row, Table
@@ -183,6 +184,7 @@ def parse_tables(lines: list[str], chapter_of_line: Callable[[int], Chapter]) ->
     """All tables in the report: captioned ones (caption above or below the table) and
     uncaptioned blocks printed right under a captioned one."""
     captions = find_captions(lines)
+    layout = layout_rows(lines)
     # a caption printed under its table closes it; its table starts above
     starts: dict[int, int] = {}
     floor = -1
@@ -195,10 +197,10 @@ def parse_tables(lines: list[str], chapter_of_line: Callable[[int], Chapter]) ->
     for cap in captions:
         if cap.below:
             start = starts[cap.idx]
-            block = scan_block(lines, start, None, cap.number, cap.text, stops - {start} | {cap.idx})
+            block = scan_block(lines, start, None, cap.number, cap.text, stops - {start} | {cap.idx}, layout)
             block.caption_unit, block.span = cap.unit, (start, cap.last_idx)
         else:
-            block = scan_block(lines, cap.last_idx + 1, cap.idx, cap.number, cap.text, stops - {cap.idx})
+            block = scan_block(lines, cap.last_idx + 1, cap.idx, cap.number, cap.text, stops - {cap.idx}, layout)
             block.caption_unit = cap.unit
         table = _to_table(block, lines, chapter_of_line(cap.idx + 1))
         if table is None:
@@ -211,7 +213,7 @@ def parse_tables(lines: list[str], chapter_of_line: Callable[[int], Chapter]) ->
         guard = 0
         while nxt is not None and nxt not in stops and guard < 3 and uncaptioned_header(lines, nxt):
             guard += 1
-            sub = scan_block(lines, nxt, None, None, "", stops)
+            sub = scan_block(lines, nxt, None, None, "", stops, layout)
             sub.attached_to = cap.number
             sub.caption = f"{cap.text} (fortsatt: {clean_text(lines[nxt]).strip()})"
             sub_table = _to_table(sub, lines, chapter_of_line(nxt + 1))

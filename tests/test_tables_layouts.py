@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from synth import (
     NEG_STYLES,
-    budget_use_table,
     Layout,
     TTable,
+    budget_use_table,
     compare,
     document,
     key_figures_table,
@@ -266,3 +266,59 @@ def test_percent_inside_cells() -> None:
     t = parse(text).table("3")
     assert [(c.raw, c.value) for c in t.row("Netto driftsresultat").cells] == [("7,6 %", 7.6), ("-1,2 %", -1.2)]
     assert [c.value for c in t.row("Gjeldsgrad").cells] == [103.0, 98.0]
+
+
+# ----------------------------------------------------------------------------- one cell per line, tabs
+
+
+@given(st.randoms(use_true_random=False), st.sampled_from(["above", "below"]), st.sampled_from(NEG_STYLES))
+@PROPERTY
+def test_one_cell_per_line(rng: random.Random, caption_pos: str, neg: str) -> None:
+    """Label on a line, then each value on a line of its own (header names one per line too)."""
+    truth = statement_table(rng, "7.2", with_pct=rng.random() < 0.5)
+    doc = document(rng, [(truth, Layout(one_per_line=True, caption_pos=caption_pos, neg_style=neg))])
+    report = parse(doc.text)
+    table = check(report, truth)
+    first = table.rows[0]
+    assert first.lines[1] - first.lines[0] == len(truth.columns)  # label line + one line per value
+    assert first.source == report.line_text(*first.lines)
+
+
+@given(st.randoms(use_true_random=False))
+@PROPERTY
+def test_one_cell_per_line_key_figures_and_series(rng: random.Random) -> None:
+    truth = key_figures_table(rng, "1")
+    check(parse(document(rng, [(truth, Layout(one_per_line=True))]).text), truth)
+    series = series_table(rng, "2")
+    check(parse(document(rng, [(series, Layout(one_per_line=True))]).text), series)
+
+
+@given(st.randoms(use_true_random=False))
+@PROPERTY
+def test_one_cell_per_line_with_empty_cells(rng: random.Random) -> None:
+    """Nothing printed for an empty cell: such a row cannot say which cell is empty (uncertain);
+    the header of periods still gives the column count."""
+    truth = series_table(rng, "2", empties=True)
+    report = parse(document(rng, [(truth, Layout(one_per_line=True))]).text)
+    table = check(report, truth, allow_uncertain=True)
+    for row, trow in zip(table.rows, truth.rows, strict=True):
+        if None in trow.values:
+            assert row.uncertain or [c.value for c in row.cells] == trow.values
+
+
+def test_one_cell_per_line_dash_is_an_empty_cell() -> None:
+    text = "\n".join(["Tabell 2 viser drift", "2020", "2021", "Skatt", "1 200", "–", "Renter", "-", "-350",
+                      "Sum", "1 200", "-350"])
+    t = parse(text).table("2")
+    assert [(c.raw, c.value) for c in t.row("Skatt").cells] == [("1 200", 1200.0), ("", None)]
+    assert [(c.raw, c.value) for c in t.row("Renter").cells] == [("", None), ("-350", -350.0)]
+    assert not any(r.uncertain for r in t.rows)
+
+
+@given(st.randoms(use_true_random=False), st.sampled_from(NEG_STYLES))
+@PROPERTY
+def test_tab_separated_cells(rng: random.Random, neg: str) -> None:
+    """Tab-separated text (what the PDF reader emits): an empty field is an empty cell in its place."""
+    for truth in (series_table(rng, "3", empties=True), statement_table(rng, "4", with_pct=True)):
+        report = parse(document(rng, [(truth, Layout(tabbed=True, neg_style=neg))]).text)
+        check(report, truth)
