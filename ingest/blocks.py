@@ -37,6 +37,8 @@ class RowDraft:
     fixed: tuple[Value | None, ...] | None = None  # cells fixed by the layout (one per line, tabs)
     explicit: bool = False  # the fixed cells' places are known too (tabs, dashes)
     text: str | None = None  # the row as one line when it spans several (one cell per line)
+    note: str | None = None  # the row's note number ('14')
+    note_maybe: bool = False  # the run's first number may be a note (under a 'Note' header)
 
 
 @dataclass

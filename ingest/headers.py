@@ -131,14 +131,17 @@ def _periodic_block(periods: list[str]) -> int:
     return n
 
 
-def named_columns(lines: list[str]) -> int | None:
+def named_columns(lines: list[str], one_per_line: bool = False) -> int | None:
     """How many columns a one-line header names ('Regnskap 2021 Budsjett 2021 Avvik' -> 3), its
-    unit ('Beløp i 1 000 kr', 'Mill. kr') left out, or a header of periods only; None for other
-    headers."""
+    unit ('Beløp i 1 000 kr', 'Mill. kr') left out, or a header of periods only, or one name per
+    line over rows printed one cell per line; None for other headers."""
     texts = [clean_text(x).strip() for x in lines if clean_text(x).strip()]
     words = [w for x in texts for w in x.split()]
     if words and all(is_period(strip_superscripts(w)[0]) for w in words):
         return len(words)  # periods only, on one line or one per line
+    if one_per_line and texts and all(len(x) <= 40 and not x.endswith((".", ",", "-")) for x in texts):
+        unit_free = [x for x in texts if not (find_unit(x) or UNIT_RE.fullmatch(x))]
+        return len(unit_free) or None  # one name per line, as the rows print one cell per line
     if len(texts) != 1:
         return None
     text = texts[0]

@@ -89,17 +89,17 @@ def tab_row(line: str, idx: int) -> LayoutRow | None:
     dash) per field; a last field of text is a comment cell."""
     if "\t" not in line:
         return None
-    fields = clean_text(line).rstrip("\n").split("\t")
-    label = fields[0].strip()
+    fields = [f.strip() for f in clean_text(line).rstrip("\n").split("\t")]
+    if len(fields) >= 3 and re.fullmatch(r"\d{1,3}\.?", fields[0]) and _LETTER.search(fields[1]):
+        fields[:2] = [f"{fields[0]} {fields[1]}"]  # a note number in a column before the label
+    label = fields[0]
     if not label or not _LETTER.search(label) or len(fields) < 2:
         return None
-    cells = [f.strip() for f in fields[1:]]
+    cells = fields[1:]
     tail = ""
     if cells and _LETTER.search(cells[-1]) and not _value_line(cells[-1]):
         tail = cells.pop()
-    while cells and not cells[-1]:
-        cells.pop()  # trailing empty fields carry nothing the column count does not
-    if not cells or not all(not c or _value_line(c) for c in cells):
+    if not any(cells) or not all(not c or _value_line(c) for c in cells):
         return None
     return _build(label, cells, idx, tail, True, "\t")
 

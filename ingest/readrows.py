@@ -83,6 +83,8 @@ def _candidate_readings(row: RowDraft) -> list[list[Value]]:
     start += row.label_digits
     out: list[list[Value]] = []
     # leading year-like tokens may belong to the label ('Bruk av sektorresultat 2019 -42,2')
+    if row.note_maybe:  # read with the first number as a note, and as a value
+        out.extend(readings(row.tokens, start + 1, end))
     s = start
     while s < end:
         out.extend(readings(row.tokens, s, end))
@@ -325,10 +327,8 @@ def _identities_in_every_row(rows: list[RowDraft], k: int) -> list[tuple[int, tu
     return found
 
 
-def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, header_names: int | None = None) -> int:
-    """Choose each row's values; return the number of value columns. `header_periods` counts the
-    periods in the header, `header_names` the columns a one-line header names (if known)."""
-    k = _column_count(rows)
+def _count_from_header(rows: list[RowDraft], k: int, header_periods: int, header_names: int | None) -> int:
+    """The rows' column count corrected by what the header names."""
     if header_names is not None and 0 < header_names < k:
         k = _fit_to_header(rows, k, header_names)
     elif header_names is not None and header_names > k and _every_row_reads_as(rows, header_names):
@@ -337,12 +337,24 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
         k = header_periods
     elif header_periods > k and header_names == header_periods:
         k = header_periods  # a header of periods only names the columns, however many each row fills
+    return k
+
+
+def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, header_names: int | None = None,
+              columns: int | None = None) -> int:
+    """Choose each row's values; return the number of value columns. `header_periods` counts the
+    periods in the header, `header_names` the columns a one-line header names (if known);
+    `columns` fixes the count (a header with a note column names the value columns)."""
+    k = columns or _column_count(rows)
+    if not columns:
+        k = _count_from_header(rows, k, header_periods, header_names)
     if k == 0:
         return 0
     # one column more fits every row and only then does the table add up: take it
     # ('0 100 100' is 0 | 100 | 100 when Endring = 2020 - 2019, not 0 | 100 100)
     if (
-        len(rows) >= 2
+        not columns
+        and len(rows) >= 2
         and all(any(len(c) == k + 1 for c in _candidate_readings(r)) for r in rows)
         and _satisfiable_identity(rows, k + 1)
         and not _learn_profile(_unique_readings(rows, k), k, False).identities
@@ -429,7 +441,7 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
     _check_formats(rows, k)
     for r in rows:
         first_value = next((v for v in r.values if v is not None), None)
-        if first_value is not None and first_value.first > r.run[0] and r.fixed is None:
+        if first_value is not None and first_value.first > r.run[0] and r.fixed is None and not r.note_maybe:
             extra = " ".join(t.text for t in r.tokens[r.run[0] : first_value.first])
             r.label = (r.label + " " + extra).strip()
     return k

@@ -17,6 +17,7 @@ from ingest.captions import block_start_above, find_captions
 from ingest.headers import Header, named_columns, parse_header
 from ingest.layouts import layout_rows
 from ingest.linekinds import FOOTNOTE_RE, is_year_token, next_nonblank
+from ingest.notes import prepare_notes, settle_notes, strip_note_header
 from ingest.readrows import read_rows
 from ingest.records import Cell, Chapter, Footnote, Row, Table
 from ingest.rowparse import Value
@@ -76,12 +77,16 @@ def _fix_orphan_markers(rows: list[RowDraft], orphans: set[str]) -> None:
 
 
 def _to_table(block: Block, lines: list[str], chapter: Chapter) -> Table | None:
+    block.header_lines, note_header = strip_note_header(block.header_lines)
     header_tokens = " ".join(clean_text(raw) for _, raw in block.header_lines).split()
     header_periods = sum(1 for t in header_tokens if is_year_token(t) and not re.search("[–-]", t))
     header_text = [raw for _, raw in block.header_lines if raw.strip() and not is_unit_line(clean_text(raw).strip())]
-    k = read_rows(block.rows, lines, header_periods, named_columns(header_text))
+    named = named_columns(header_text, any(r.fixed is not None and not r.explicit for r in block.rows))
+    prepare_notes(block.rows, note_header, named)
+    k = read_rows(block.rows, lines, header_periods, named, named if note_header else None)
     if k == 0 or not block.rows:
         return None
+    settle_notes(block.rows)
     footnotes = _footnote_records(block.footnotes)
     markers = {f.marker for f in footnotes}
     fragments: list[list[str]] = [[]]
@@ -155,7 +160,7 @@ def _to_table(block: Block, lines: list[str], chapter: Chapter) -> Table | None:
             reason = "; ".join(x for x in (reason, "kolonnenavnene kunne ikke leses sikkert") if x)
         out_rows.append(
             Row(label, tuple(cells), (first_line + 1, r.last_idx + 1), source, uncertain, reason, section,
-                tuple(dict.fromkeys(row_markers)))
+                tuple(dict.fromkeys(row_markers)), r.note)
         )
     first = (block.caption_idx if block.caption_idx is not None else block.header_lines[0][0]) + 1
     last = block.end_idx + 1

@@ -27,6 +27,7 @@ def table_to_json(t: Table) -> dict[str, Any]:
                 "uncertain": r.uncertain,
                 "reason": r.reason,
                 "footnotes": list(r.footnotes),
+                "note": r.note,
                 "source": r.source,
                 "cells": [{"column": c.column, "raw": c.raw, "value": c.value} for c in r.cells],
             }
@@ -52,6 +53,7 @@ def table_from_json(d: dict[str, Any]) -> Table:
             reason=r.get("reason"),
             section=r.get("section"),
             footnotes=tuple(r.get("footnotes", ())),
+            note=r.get("note"),
         )
         for r in d["rows"]
     )

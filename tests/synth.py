@@ -157,7 +157,7 @@ def budget_use_table(rng: random.Random, number: str | None, year: int = 2021) -
     rows = []
     for label in rng.sample(SECTORS, 5):
         b = float(rng.randint(20_000, 900_000))
-        r = b + float(rng.randint(-int(b) // 8, int(b) // 8))
+        r = b + float(rng.randint(1, int(b) // 8) * rng.choice((-1, 1)))  # never exactly on budget
         rows.append(TRow(label, [b, r, b - r, round(r / b * 100, 1)]))
     return TTable(number, f"forbruk mot budsjett per tjenesteområde {year}", "Tall i hele tusen", columns,
                   [0, 0, 0, 1], [False, False, False, True], rows, "budgetuse")
@@ -184,12 +184,10 @@ def caption_line(t: TTable) -> str:
 def header_lines(t: TTable, layout: Layout) -> list[str]:
     lead = t.unit if (t.unit_where == "header" and t.unit) else ""
     note = ["Note"] if layout.note_col else []
-    if layout.note_col == "before_label":
-        names = [*note, *t.columns]
-        lead = lead  # the note column header stands left of the value columns too
-    else:
-        names = [*note, *t.columns]
+    names = [*note, *t.columns]  # a note column's header stands left of the value columns
     if layout.tabbed:
+        if layout.note_col == "before_label":
+            return ["\t".join(["Note", lead, *t.columns])]
         return ["\t".join([lead, *names])]
     if layout.header_one_per_line or layout.one_per_line:
         return [x for x in [lead, *names] if x]
@@ -204,6 +202,8 @@ def row_lines(t: TTable, row: TRow, layout: Layout) -> list[str]:
     if layout.note_col == "before_values":
         cells = [row.note or "", *cells]
     if layout.tabbed:
+        if layout.note_col == "before_label":  # the note stands in a column of its own
+            return ["\t".join([row.note or "", row.label, *cells])]
         return ["\t".join([label, *cells])]
     if layout.one_per_line:
         return [label, *(c for c in cells if c)]
@@ -295,6 +295,6 @@ def compare(parsed: Table, truth: TTable) -> list[str]:
         got = [c.value for c in row.cells]
         if got != trow.values:
             problems.append(f"{row.label}: {[c.raw for c in row.cells]} != {trow.values}")
-        if trow.note is not None and getattr(row, "note", None) != trow.note:
-            problems.append(f"{row.label}: note {getattr(row, 'note', None)!r} != {trow.note!r}")
+        if row.note != trow.note:
+            problems.append(f"{row.label}: note {row.note!r} != {trow.note!r}")
     return problems

@@ -24,6 +24,7 @@ from synth import (
     key_figures_table,
     series_table,
     statement_table,
+    with_notes,
 )
 
 from ingest.linekinds import match_caption
@@ -322,3 +323,47 @@ def test_tab_separated_cells(rng: random.Random, neg: str) -> None:
     for truth in (series_table(rng, "3", empties=True), statement_table(rng, "4", with_pct=True)):
         report = parse(document(rng, [(truth, Layout(tabbed=True, neg_style=neg))]).text)
         check(report, truth)
+
+
+# ----------------------------------------------------------------------------- note columns
+
+
+@given(st.randoms(use_true_random=False), st.sampled_from(["before_values", "before_label"]),
+       st.sampled_from(["text", "tabbed", "one_per_line"]), st.booleans())
+@PROPERTY
+def test_note_numbers(rng: random.Random, where: str, form: str, big: bool) -> None:
+    """'Avskrivninger 14 4 578 610' under a 'Note' header, or '14. Avskrivninger 4 578 610': the
+    14 is the row's note, not a value or a label word ('14 457 861' is settled by the arithmetic)."""
+    if form == "one_per_line" and where == "before_label":
+        form = "text"
+    truth = with_notes(statement_table(rng, "5.3", with_pct=rng.random() < 0.3, big=big), rng)
+    layout = Layout(note_col=where, tabbed=form == "tabbed", one_per_line=form == "one_per_line")
+    table = check(parse(document(rng, [(truth, layout)]).text), truth)
+    assert "Note" not in table.columns
+
+
+def test_line_numbers_on_every_row_stay_in_the_label() -> None:
+    """'1 Rammetilskudd', '2 Inntekts- og formuesskatt' ...: numbering, not notes."""
+    text = "\n".join([
+        "Tabell 1 viser bevilgningsoversikt drift",
+        "Regnskap 2021 Budsjett 2021",
+        "1 Rammetilskudd -1 994 043 -1 878 600",
+        "2 Inntekts- og formuesskatt -6 525 600 -6 692 200",
+        "3 Sum generelle driftsinntekter -8 519 643 -8 570 800",
+    ])
+    t = parse(text).table("1")
+    assert [r.label for r in t.rows] == ["1 Rammetilskudd", "2 Inntekts- og formuesskatt",
+                                         "3 Sum generelle driftsinntekter"]
+    assert all(r.note is None for r in t.rows)
+    assert t.row("1 Rammetilskudd").cells[0].value == -1994043.0
+
+
+def test_note_in_json() -> None:
+    from ingest.tables_view import table_from_json, table_to_json
+
+    text = "Tabell 1 viser drift\nNote Regnskap 2021 Budsjett 2021\nAvskrivninger 14 4 578 610 4 400 000\n" \
+           "Renter -12 000 -11 000\n"
+    t = parse(text).table("1")
+    assert t.row("Avskrivninger").note == "14" and t.row("Renter").note is None
+    assert [c.value for c in t.row("Avskrivninger").cells] == [4578610.0, 4400000.0]
+    assert table_from_json(table_to_json(t)) == t
