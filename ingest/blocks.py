@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest.headers import named_columns
 from ingest.layouts import LayoutRow
 from ingest.linekinds import (
     FIGURE_RE,
@@ -15,8 +16,9 @@ from ingest.linekinds import (
     next_nonblank,
     row_run,
 )
-from ingest.rowparse import Token, Value, tokenize
+from ingest.rowparse import Token, Value, readings, tokenize
 from ingest.text import clean_text
+from ingest.units import find_unit
 
 
 @dataclass
@@ -59,6 +61,26 @@ class Block:
 # ----------------------------------------------------------------------------- regions
 
 
+def _section_above_first_row(header: list[tuple[int, str]], i: int, counts: set[int]) -> bool:
+    """The header's last line, right above the first row (line i), is a section label: after a
+    blank line, or under a one-line header that shows periods or a unit and names as many
+    columns as the row has values ('Beløp i 1 000 kr Regnskap 2021 Regnskap 2020' / 'Driftsinntekter')."""
+    if not header:
+        return False
+    last_idx, last_raw = header[-1]
+    text = clean_text(last_raw).strip()
+    if not text or last_idx != i - 1 or len(header) < 2 or not text[:1].isupper():
+        return False
+    if any(is_year_token(t.text) for t in tokenize(last_raw)):
+        return False
+    above_idx, above = header[-2]
+    if not above.strip():
+        return any(h[1].strip() for h in header[:-2])
+    shows = any(is_year_token(t.text) for t in tokenize(above)) or find_unit(clean_text(above)) is not None
+    named = named_columns([above])
+    return above_idx == last_idx - 1 and shows and named is not None and named >= 2 and named in counts
+
+
 def scan_block(lines: list[str], start: int, caption_idx: int | None, number: str | None, caption: str,
                 stop_at: set[int], layout: dict[int, LayoutRow] | None = None) -> Block:
     """Collect header lines, rows and footnotes from `start` until the table ends. `layout`
@@ -94,6 +116,8 @@ def scan_block(lines: list[str], start: int, caption_idx: int | None, number: st
             break
         if i in layout and not in_footnotes:
             lr = layout[i]
+            if not rows and _section_above_first_row(header, i, {len(lr.values)}):
+                section = clean_text(header.pop()[1]).strip().rstrip(" :")
             label = label_of(list(lr.tokens), lr.run[0])
             span_first = None
             if pending_label:
@@ -134,19 +158,9 @@ def scan_block(lines: list[str], start: int, caption_idx: int | None, number: st
                 continue
             break
         if not rows and header and parsed is not None:
-            # a label line right above the first row (after a blank) is a section, not a header
-            last_idx, last_raw = header[-1]
-            if (
-                last_raw.strip()
-                and last_idx == i - 1
-                and len(header) >= 2
-                and not header[-2][1].strip()
-                and not any(is_year_token(t.text) for t in tokenize(last_raw))
-                and clean_text(last_raw).strip()[:1].isupper()
-                and any(h[1].strip() for h in header[:-2])
-            ):
-                section = clean_text(last_raw).strip().rstrip(" :")
-                header.pop()
+            counts = {len(x) for x in readings(parsed[0], *parsed[1])}
+            if _section_above_first_row(header, i, counts):
+                section = clean_text(header.pop()[1]).strip().rstrip(" :")
         if parsed is not None and not (parsed[2] and not has_text_column and rows and not label_of(parsed[0], parsed[1][0])):
             tokens, run, tail = parsed
             label = label_of(tokens, run[0])

@@ -21,6 +21,7 @@ from ingest.notes import prepare_notes, settle_notes, strip_note_header
 from ingest.readrows import read_rows
 from ingest.records import Cell, Chapter, Footnote, Row, Table
 from ingest.rowparse import Value
+from ingest.statements import find_statements
 from ingest.text import SUPERSCRIPTS, clean_text, strip_superscripts
 from ingest.units import is_unit_line
 
@@ -226,5 +227,17 @@ def parse_tables(lines: list[str], chapter_of_line: Callable[[int], Chapter]) ->
                 break
             tables.append(sub_table)
             nxt = next_nonblank(lines, sub.end_idx + 1)
+    # uncaptioned statements ('Økonomisk oversikt drift' over a header and rows)
+    taken = {i for t in tables for i in range(t.lines[0] - 1, t.lines[1])}
+    for head in find_statements(lines, layout, taken):
+        if head in taken:
+            continue
+        caption = " ".join(clean_text(lines[head]).split())
+        block = scan_block(lines, head + 1, None, None, caption, stops | taken, layout)
+        block.span = (head, block.end_idx)
+        table = _to_table(block, lines, chapter_of_line(head + 1))
+        if table is not None:
+            tables.append(table)
+            taken.update(range(head, block.end_idx + 1))
     tables.sort(key=lambda t: t.lines)
     return tables

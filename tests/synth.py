@@ -59,8 +59,8 @@ class TTable:
     @property
     def caption(self) -> str:
         """The caption the parser should report."""
-        if self.number is None:
-            return self.title
+        if self.number is None:  # a statement's heading
+            return self.title[:1].upper() + self.title[1:]
         if self.caption_style == "viser":
             text = f"Tabell {self.number} viser {self.title}"
         elif self.caption_style == "colon":
@@ -216,7 +216,7 @@ def row_lines(t: TTable, row: TRow, layout: Layout) -> list[str]:
 def render_table(t: TTable, layout: Layout) -> list[str]:
     head = [caption_line(t)] if layout.caption_pos == "above" else []
     if layout.caption_pos == "none":
-        head = [t.title]
+        head = [t.caption]
     if t.unit_where == "line" and t.unit:
         head.append(t.unit)
     body = header_lines(t, layout)
