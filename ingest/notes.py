@@ -28,7 +28,9 @@ def strip_note_header(header_lines: list[tuple[int, str]]) -> tuple[list[tuple[i
         if "\t" in text:
             fields = text.split("\t")
             kept = [f for f in fields if not NOTE_HEADER_RE.fullmatch(f.strip())]
-            if len(kept) < len(fields):
+            if len(kept) == len(fields) and NOTE_HEADER_RE.search(fields[0]):
+                kept[0] = NOTE_HEADER_RE.sub("", fields[0], count=1).strip()  # 'Note Beløp i 1 000 kr'
+            if kept != fields:
                 found = True
                 raw = "\t".join(kept)
         elif NOTE_HEADER_RE.search(text):
