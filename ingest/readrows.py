@@ -449,10 +449,10 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
 
 def _joinable(r: RowDraft, c: int) -> bool:
     """Value c of a row is a whole number of 1-3 digits printed one space before an unsigned
-    value whose whole part has three digits: the two may be one number ('23 706,7')."""
+    value whose whole part has three digits: the two may be one number ('23 706,7', '1 200')."""
     v = r.values[c]
     nxt = r.values[c + 1] if c + 1 < len(r.values) else None
-    if r.fixed is not None or v is None or nxt is None or v.decimals or v.percent or " " in v.raw:
+    if r.fixed is not None or v is None or nxt is None or v.decimals or v.percent or nxt.percent or " " in v.raw:
         return False
     whole = nxt.raw.split(",")[0]
     return len(v.raw.lstrip("-")) <= 3 and re.fullmatch(r"\d{3}", whole) is not None and r.tokens[nxt.first].gap == 1
@@ -490,6 +490,17 @@ def _check_formats(rows: list[RowDraft], k: int) -> None:
                 ):
                     suspects.append((r, c))
                     usual[c] = usual[c] or major
+    # a number far smaller than the rest of its column, that may be the first group of the next
+    # ('Renter 1 200' under millions: 1 | 200, or 1 200?)
+    for c in range(k):
+        col = [r for r in settled if c < len(r.values) and r.values[c] is not None]
+        for r in col:
+            v = r.values[c]
+            others = [abs(x.values[c].value) for x in col if x is not r and x.values[c].value]
+            if len(others) >= 2 and _joinable(r, c) and 1000 * abs(v.value) < statistics.median(others):
+                r.uncertain = True
+                r.reason = (f"«{v.raw} {r.values[c + 1].raw}» may be one number: «{v.raw}» is far smaller "
+                            "than the rest of its column")
     for r, c in suspects:
         if r.uncertain:
             continue
