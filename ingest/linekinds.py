@@ -69,16 +69,27 @@ def row_run(line: str, allow_text_tail: bool = True) -> tuple[list[Token], tuple
                 continue
             return tokens, (start, end), " ".join(t.text for t in tokens[end:])
     start, end = runs[-1]
+    if end == len(tokens) and all(is_year_token(t.text) for t in tokens[start:end]):
+        return None  # a header line of periods, not data
+    # values before a comment that holds numbers ('Bufferfondet 457 452 Min. 100 mill. siste år'):
+    # the earlier run holds the values, never the label
+    for s, e in runs[:-1] if end == len(tokens) else runs:
+        if e < len(tokens) and value_like(tokens[s:e]) and _comment_start(tokens[e].text) and (
+            end == len(tokens) or _two_numbers_or_decimal(tokens[s:e])
+        ):
+            return (tokens, (s, e), " ".join(t.text for t in tokens[e:])) if allow_text_tail else None
     if end == len(tokens):
-        if all(is_year_token(t.text) for t in tokens[start:end]):
-            return None  # a header line of periods, not data
-        # values left before a comment that holds numbers ('Bufferfondet 457 452 Min. 100 mill.'):
-        # the earlier run holds the values, never the label
-        for s, e in runs[:-1]:
-            if value_like(tokens[s:e]) and tokens[e].text[:1].isalpha():
-                return (tokens, (s, e), " ".join(t.text for t in tokens[e:])) if allow_text_tail else None
         return tokens, (start, end), ""
     return None
+
+
+def _comment_start(word: str) -> bool:
+    return word[:1].isupper() or word[:1] in "ÆØÅ("
+
+
+def _two_numbers_or_decimal(tokens: list[Token]) -> bool:
+    nums = [t.text for t in tokens if re.match(r"^[-–−]?\d", t.text) and not is_year_token(t.text)]
+    return len(nums) >= 2 or any("," in n or "%" in n for n in nums)
 
 
 def value_like(tokens: list[Token]) -> bool:

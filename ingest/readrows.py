@@ -438,7 +438,8 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
             r.uncertain = True
             r.reason = "several readings fit; chosen by alignment, not verified"
     _place_by_column_sums(rows, k)
-    _check_formats(rows, k)
+    confirmed = {id(r) for r in rows if _confirmed(r.values, profile)}
+    _check_formats([r for r in rows if id(r) not in confirmed], k, rows)
     for r in rows:
         first_value = next((v for v in r.values if v is not None), None)
         if first_value is not None and first_value.first > r.run[0] and r.fixed is None and not r.note_maybe:
@@ -458,14 +459,27 @@ def _joinable(r: RowDraft, c: int) -> bool:
     return len(v.raw.lstrip("-")) <= 3 and re.fullmatch(r"\d{3}", whole) is not None and r.tokens[nxt.first].gap == 1
 
 
-def _check_formats(rows: list[RowDraft], k: int) -> None:
+def _confirmed(values: list[Value | None], profile: _Profile) -> bool:
+    """The table's arithmetic holds in this reading of the row."""
+    for target, plus, minus in profile.identities:
+        cells = [values[target], *(values[c] for c in plus), *(values[c] for c in minus)]
+        if any(v is None for v in cells):
+            continue
+        want = sum(values[c].value for c in plus) - sum(values[c].value for c in minus)
+        if abs(values[target].value - want) <= IDENTITY_TOLERANCE:
+            return True
+    return False
+
+
+def _check_formats(rows: list[RowDraft], k: int, table: list[RowDraft] | None = None) -> None:
     """A whole number in a column whose other values all have decimals, printed one space before
     a three-digit value, is likely one number split at its thousands space ('23 706,7' read as
     '23 | 706,7'): the row is uncertain, and re-read with an empty cell when exactly one reading
     puts every value in its column's format."""
     usual: list[int | None] = []
     suspects: list[tuple[RowDraft, int]] = []
-    settled = [r for r in rows if not r.uncertain]
+    checked = {id(r) for r in rows}  # rows the arithmetic confirms are context, never suspects
+    settled = [r for r in (table or rows) if not r.uncertain]
     # the whole table's format, for a column with too few values of its own
     every = {v.decimals for r in settled for c, v in enumerate(r.values) if v is not None and not _joinable(r, c)}
     n_every = sum(1 for r in settled for c, v in enumerate(r.values) if v is not None and not _joinable(r, c))
@@ -477,7 +491,7 @@ def _check_formats(rows: list[RowDraft], k: int) -> None:
         own = decs.pop() if len(decs) == 1 and len(col) - len(odd) >= 2 else None
         usual.append(own if own is not None else table_usual)
         if usual[c]:
-            suspects.extend((r, c) for r in odd)
+            suspects.extend((r, c) for r in odd if id(r) in checked)
         # a whole number alone in a row and a column of decimals ('0,0 0,0 0,0 1': cut short)
         counts = Counter(r.values[c].decimals for r in col if r not in odd)
         major, n_major = counts.most_common(1)[0] if counts else (0, 0)
@@ -485,7 +499,7 @@ def _check_formats(rows: list[RowDraft], k: int) -> None:
             for r in col:
                 v = r.values[c]
                 others = [x for i, x in enumerate(r.values) if x is not None and i != c]
-                if r not in odd and v.decimals == 0 and not v.percent and others and all(
+                if id(r) in checked and r not in odd and v.decimals == 0 and not v.percent and others and all(
                     x.decimals == major for x in others
                 ):
                     suspects.append((r, c))
@@ -497,10 +511,15 @@ def _check_formats(rows: list[RowDraft], k: int) -> None:
         for r in col:
             v = r.values[c]
             others = [abs(x.values[c].value) for x in col if x is not r and x.values[c].value]
-            if len(others) >= 2 and _joinable(r, c) and 1000 * abs(v.value) < statistics.median(others):
+            if len(others) < 2 or r.fixed is not None or id(r) not in checked:
+                continue
+            if _joinable(r, c) and 1000 * abs(v.value) < statistics.median(others):
                 r.uncertain = True
                 r.reason = (f"«{v.raw} {r.values[c + 1].raw}» may be one number: «{v.raw}» is far smaller "
                             "than the rest of its column")
+            elif v.raw.count(" ") >= 2 and abs(v.value) > 1000 * statistics.median(others):
+                r.uncertain = True
+                r.reason = f"«{v.raw}» may be two numbers: it is far larger than the rest of its column"
     for r, c in suspects:
         if r.uncertain:
             continue
