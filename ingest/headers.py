@@ -154,8 +154,41 @@ def named_columns(lines: list[str], one_per_line: bool = False) -> int | None:
     return len(groups) or None
 
 
+def _tabbed_header(fragments: list[list[str]], k: int, footnote_markers: set[str]) -> Header | None:
+    """A header line with its names tab-separated (the PDF reader's): the fields after the first
+    are the k names; the first holds the unit and the label column's header."""
+    lines = [clean_text(x) for f in fragments for x in f if "\t" in clean_text(x)]
+    if len(lines) != 1:
+        return None
+    first, *names = (" ".join(f.split()) for f in lines[0].split("\t"))
+    names = [n for n in names if n]
+    if len(names) != k:
+        return None
+    unit = None
+    m = find_unit(first) or UNIT_RE.search(first)
+    if m is not None:
+        unit = unit_text(m) if m.re is not UNIT_RE else m.group(0).strip()
+        first = (first[: m.start()] + first[m.end() :]).strip()
+    cleaned = [_clean_name(n, footnote_markers) for n in names]
+    if len({c for c, _ in cleaned}) != k:
+        return None
+    others = [join_fragment([x]) for f in fragments for x in f if "\t" not in clean_text(x)]
+    if unit is None:  # a unit on a line of its own ('Beløp i 1 000 kr')
+        for n, other in enumerate(others):
+            m = find_unit(other)
+            if m is not None:
+                unit = unit_text(m)
+                others[n] = (other[: m.start()] + other[m.end() :]).strip(" .():")
+                break
+    return Header(tuple(c for c, _ in cleaned), unit, first or None, " ".join(o for o in others if o) or None,
+                  tuple(m for _, m in cleaned), True)
+
+
 def parse_header(fragments: list[list[str]], k: int, footnote_markers: set[str]) -> Header:
     """Column names for k value columns from header fragments (groups of lines split by blanks)."""
+    tabbed = _tabbed_header(fragments, k, footnote_markers)
+    if tabbed is not None:
+        return tabbed
     frags = [join_fragment(f) for f in fragments if join_fragment(f)]
     unit = None
     group_header = None

@@ -421,3 +421,17 @@ def test_space_grouped_numbers_run_together_are_settled_by_arithmetic() -> None:
                                 [1992402.0, 407122.0]], strict=True):
         assert r.uncertain or [c.value for c in r.cells] == want, (r.label, [c.raw for c in r.cells])
         assert not re.search(r"\d", r.label)
+
+
+def test_tab_separated_header_names_are_taken_whole() -> None:
+    """Names from a PDF's columns: 'Regnskap Bærum 2021' is one name, not two."""
+    text = "\n".join([
+        "Tabell 8 viser drift",
+        "Beløp i 1 000 kr\tRegnskap Bærum 2021\tBudsjett Bærum 2021\tavvik i kr",
+        "Skatt\t-6 525 600\t-6 692 200\t166 600",
+        "Lønn\t5 331 207\t5 100 344\t230 863",
+    ])
+    t = parse(text).table("8")
+    assert t.columns == ("Regnskap Bærum 2021", "Budsjett Bærum 2021", "avvik i kr")
+    assert t.unit == "Beløp i 1 000 kr"
+    assert [c.value for c in t.row("Skatt").cells] == [-6525600.0, -6692200.0, 166600.0]
