@@ -480,9 +480,11 @@ def _check_formats(rows: list[RowDraft], k: int, table: list[RowDraft] | None = 
     suspects: list[tuple[RowDraft, int]] = []
     checked = {id(r) for r in rows}  # rows the arithmetic confirms are context, never suspects
     settled = [r for r in (table or rows) if not r.uncertain]
-    # the whole table's format, for a column with too few values of its own
-    every = {v.decimals for r in settled for c, v in enumerate(r.values) if v is not None and not _joinable(r, c)}
-    n_every = sum(1 for r in settled for c, v in enumerate(r.values) if v is not None and not _joinable(r, c))
+    # the whole table's format, for a column with too few values of its own (the decimals of a
+    # printed number are a fact whichever column an uncertain row puts it in)
+    everything = table or rows
+    every = {v.decimals for r in everything for c, v in enumerate(r.values) if v is not None and not _joinable(r, c)}
+    n_every = sum(1 for r in everything for c, v in enumerate(r.values) if v is not None and not _joinable(r, c))
     table_usual = next(iter(every)) if len(every) == 1 and n_every >= 4 else None
     for c in range(k):
         col = [r for r in settled if c < len(r.values) and r.values[c] is not None]
