@@ -17,7 +17,7 @@ from ingest.parse import parse_report
 from ingest.records import Report
 from ingest.sources import SourceError, read_source
 
-PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+PROPERTY = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.function_scoped_fixture])
 # a Unicode minus and en dash need a TrueType font; the core font prints Latin-1 only
 NEGATIVES = ["-", "- ", "\u2212", "\u2013 "] if DEJAVU else ["-", "- "]
