@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.text import SUPERSCRIPTS, clean_text, strip_superscripts
+from ingest.units import find_unit, unit_text
 
 UNIT_RE = re.compile(r"(?i)(?<!\()\bmill\.\s*(?:\d{4}-)?kr\.?(?!\))|(?<!\()\bmill\.\s*kr\b(?!\))")
 PAREN_UNIT_RE = re.compile(r"(?i)\((mill\.\s*(?:\d{4}-)?kr\.?)\)")
@@ -130,8 +131,64 @@ def _periodic_block(periods: list[str]) -> int:
     return n
 
 
+def named_columns(lines: list[str], one_per_line: bool = False) -> int | None:
+    """How many columns a one-line header names ('Regnskap 2021 Budsjett 2021 Avvik' -> 3), its
+    unit ('Beløp i 1 000 kr', 'Mill. kr') left out, or a header of periods only, or one name per
+    line over rows printed one cell per line; None for other headers."""
+    texts = [clean_text(x).strip() for x in lines if clean_text(x).strip()]
+    words = [w for x in texts for w in x.split()]
+    if words and all(is_period(strip_superscripts(w)[0]) for w in words):
+        return len(words)  # periods only, on one line or one per line
+    if one_per_line and texts and all(len(x) <= 40 and not x.endswith((".", ",", "-")) for x in texts):
+        unit_free = [x for x in texts if not (find_unit(x) or UNIT_RE.fullmatch(x))]
+        return len(unit_free) or None  # one name per line, as the rows print one cell per line
+    if len(texts) != 1:
+        return None
+    text = texts[0]
+    m = find_unit(text) or UNIT_RE.search(text)
+    if m is not None:
+        text = text[m.end() :].strip()
+    if "\t" in text:
+        return len([f for f in text.split("\t") if f.strip()])
+    groups = split_capital_groups(text)
+    return len(groups) or None
+
+
+def _tabbed_header(fragments: list[list[str]], k: int, footnote_markers: set[str]) -> Header | None:
+    """A header line with its names tab-separated (the PDF reader's): the fields after the first
+    are the k names; the first holds the unit and the label column's header."""
+    lines = [clean_text(x) for f in fragments for x in f if "\t" in clean_text(x)]
+    if len(lines) != 1:
+        return None
+    first, *names = (" ".join(f.split()) for f in lines[0].split("\t"))
+    names = [n for n in names if n]
+    if len(names) != k:
+        return None
+    unit = None
+    m = find_unit(first) or UNIT_RE.search(first)
+    if m is not None:
+        unit = unit_text(m) if m.re is not UNIT_RE else m.group(0).strip()
+        first = (first[: m.start()] + first[m.end() :]).strip()
+    cleaned = [_clean_name(n, footnote_markers) for n in names]
+    if len({c for c, _ in cleaned}) != k:
+        return None
+    others = [join_fragment([x]) for f in fragments for x in f if "\t" not in clean_text(x)]
+    if unit is None:  # a unit on a line of its own ('Beløp i 1 000 kr')
+        for n, other in enumerate(others):
+            m = find_unit(other)
+            if m is not None:
+                unit = unit_text(m)
+                others[n] = (other[: m.start()] + other[m.end() :]).strip(" .():")
+                break
+    return Header(tuple(c for c, _ in cleaned), unit, first or None, " ".join(o for o in others if o) or None,
+                  tuple(m for _, m in cleaned), True)
+
+
 def parse_header(fragments: list[list[str]], k: int, footnote_markers: set[str]) -> Header:
     """Column names for k value columns from header fragments (groups of lines split by blanks)."""
+    tabbed = _tabbed_header(fragments, k, footnote_markers)
+    if tabbed is not None:
+        return tabbed
     frags = [join_fragment(f) for f in fragments if join_fragment(f)]
     unit = None
     group_header = None
@@ -140,8 +197,12 @@ def parse_header(fragments: list[list[str]], k: int, footnote_markers: set[str])
     # spanning group header; text before it in its fragment is the header of the label column.
     for idx, frag in enumerate(frags):
         m = UNIT_RE.search(frag)
-        if m and "antall" not in m.group(0).lower():
+        phrase = find_unit(frag)  # 'Beløp i 1 000 kr', 'Tall i hele tusen', 'Tall i mill. kr'
+        if phrase is not None and (m is None or phrase.start() < m.start() <= phrase.end()):
+            m, unit = phrase, unit_text(phrase)
+        elif m and "antall" not in m.group(0).lower():
             unit = m.group(0).strip()
+        if unit is not None:
             before, after = frag[: m.start()].strip(), frag[m.end() :].strip()
             if idx > 0:
                 group_header = " ".join(frags[:idx])

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from ingest.embedded import UNITS_VERSION, Unit, report_units
 from ingest.parse import PARSER_VERSION, parse_report
 from ingest.records import Report
 from ingest.sources import SourceError, read_source
-from ingest.units import UNITS_VERSION, Unit, report_units
 from rapport.settings import Settings
 
 

@@ -53,6 +53,7 @@ class Row:
     reason: str | None = None  # why the row is uncertain, or how an ambiguity was settled
     section: str | None = None  # a label-only row above (e.g. "Barnevern")
     footnotes: tuple[str, ...] = ()  # footnote markers found on the label or cells
+    note: str | None = None  # the note number a 'Note' column gives the row ('14')
 
     def cell(self, column: str) -> Cell | None:
         return next((c for c in self.cells if c.column == column), None)

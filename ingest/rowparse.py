@@ -38,12 +38,25 @@ class Value:
     percent: bool = False
 
 
+_SIGNS = ("-", "–", "−")
+
+
 def tokenize(line: str) -> list[Token]:
+    """Words of a line with their offsets and the spaces before them. A sign printed apart from
+    its number ('- 13 012 356', '– 5,2') is joined to it: '-13', '–5,2'."""
     text = clean_text(line).rstrip()
     tokens: list[Token] = []
+    prev_end = 0
     for m in re.finditer(r"\S+", text):
-        prev_end = tokens[-1].start + len(tokens[-1].text) if tokens else 0
-        tokens.append(Token(m.group(), m.start(), m.start() - prev_end))
+        gap = m.start() - prev_end
+        prev_end = m.end()
+        if tokens and tokens[-1].text in _SIGNS and gap == 1 and text[m.start() - 1] == " " and m.group()[:1].isdigit() and (
+            len(tokens) == 1 or tokens[-1].gap >= 1
+        ):
+            sign = tokens.pop()
+            tokens.append(Token(sign.text + m.group(), sign.start, sign.gap))
+            continue
+        tokens.append(Token(m.group(), m.start(), gap))
     return tokens
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
-import warnings
 from pathlib import Path
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
@@ -22,8 +20,9 @@ class SourceError(Exception):
 def read_source(path: Path) -> tuple[str, str]:
     """Return (text, sha256 hex of the file's bytes) for a .txt, .md or .pdf report.
 
-    Text files must be UTF-8 (a BOM is dropped); line endings become "\\n". A PDF gives the
-    text of its pages joined with "\\n". Every problem raises SourceError.
+    Text files must be UTF-8 (a BOM is dropped); line endings become "\\n". A PDF is read with
+    its table columns from x positions (ingest/pdftext.py): cells tab-separated, a form feed
+    before each page after the first. Every problem raises SourceError.
     """
     path = Path(path)
     if not path.exists():
@@ -86,33 +85,22 @@ def _read_pdf(path: Path, data: bytes) -> str:
         raise SourceError(
             f"{path.name} is not a PDF file (it does not start with %PDF-). Check the file or its extension."
         )
-    from pypdf import PdfReader  # only needed for PDFs
+    from ingest.pdftext import PdfPasswordError, pdf_text  # only needed for PDFs
 
-    pypdf_log = logging.getLogger("pypdf")
-    old_level = pypdf_log.level
-    pypdf_log.setLevel(logging.ERROR)  # pypdf logs warnings for harmless quirks of real PDFs
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            reader = PdfReader(path)
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise SourceError(
-                    f"{path.name} is password-protected. Save an unprotected copy of the PDF and use that."
-                )
-            pages = [(page.extract_text() or "").replace("\x00", "") for page in reader.pages]
-    except SourceError:
-        raise
-    except Exception as exc:  # pypdf raises many types for damaged files; the user needs one message
+        text, pages = pdf_text(path)
+    except PdfPasswordError:
+        raise SourceError(
+            f"{path.name} is password-protected. Save an unprotected copy of the PDF and use that."
+        ) from None
+    except Exception as exc:  # PDF libraries raise many types for damaged files; the user needs one message
         raise SourceError(
             f"{path.name} could not be read as a PDF ({type(exc).__name__}: {exc}). "
             "The file may be damaged; try re-exporting it, or give the report as UTF-8 text."
         ) from None
-    finally:
-        pypdf_log.setLevel(old_level)
-    text = "\n".join(pages)
-    if not text.strip():
+    if not text.replace("\f", "").strip():
         raise SourceError(
-            f"{path.name} has no extractable text ({len(pages)} page(s), probably scanned images). "
+            f"{path.name} has no extractable text ({pages} page(s), probably scanned images). "
             "Run OCR on it first, or give the report as a UTF-8 .txt file."
         )
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -5,7 +5,7 @@ A build holds, for each report,
 * its parsed form (chapters, passages, tables, metadata, source text) as a few ``blob`` records
   (zlib + base64 JSON; the record's vector is a constant), so that answering never needs the
   source file and N app instances on other machines need only the Chroma URL;
-* one record per embedded unit (ingest/units.py) with the vector we computed.
+* one record per embedded unit (ingest/embedded.py) with the vector we computed.
 
 The collection metadata names the reports and the versions that shaped the content (schema,
 parser, units, embedding model). Adding or removing a report writes a new build with all the
@@ -37,9 +37,9 @@ from ingest.builds import (
     write_pointer,
 )
 from ingest.chroma import names_the_server
+from ingest.embedded import Unit
 from ingest.records import Report
 from ingest.serial import pack_report, unpack_report
-from ingest.units import Unit
 
 log = logging.getLogger(__name__)
 

@@ -1,51 +1,46 @@
-"""What gets embedded for each report: the texts the answer engine compares a question with.
+"""Units of a table as printed in its caption, header or a line of their own.
 
-One vector per distinct thing, never per candidate: a table row's context (caption, section,
-label) serves every cell of the row; a column's name serves every cell below it; a sentence
-serves every figure printed in it. A unit's key names what it describes by position in the
-report, so the answer engine finds it again without any text matching.
+'Alle tall i tusen kroner', 'Beløp i 1 000 kr', 'Tall i hele tusen', 'Mill. kr', '(i 1000 kr)',
+'NOK 1000'. The unit is kept as printed (whitespace normalised); its digits ('1 000') are never
+a table value.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
-from ingest.records import Report, Table
-from ingest.sentences import passage_sentences
-
-UnitKind = Literal["row", "column", "sentence"]
-UNITS_VERSION = "1"  # bump when unit texts change (the index must then be rebuilt)
-
-
-@dataclass(frozen=True)
-class Unit:
-    kind: UnitKind
-    key: str  # "row:3:12" (table 3, row 12), "column:3:1", "sentence:40:2" (passage 40, sentence 2)
-    text: str
+_AMOUNT = r"(?:hele\s+)?(?:tusen|1\s?000|1000|millioner|mill\.?|milliarder|mrd\.?)"
+_CURRENCY = r"(?:kroner|kr\.?|NOK)"
+UNIT_PHRASE_RE = re.compile(
+    rf"""(?ix)(?<![\w.(])(?:
+        (?:alle\s+)?(?:tall|beløp|beløpene|tallene)(?:\s+er)?(?:\s+(?:oppgitt|angitt|vist|gitt))?\s+i\s+
+            (?:{_AMOUNT}(?:\s+{_CURRENCY})?|{_CURRENCY}|prosent)
+      | (?:i\s+)?{_AMOUNT}\s+{_CURRENCY}
+      | NOK\s*1\s?000 | 1\s?000\s*NOK
+    )(?![\w])"""
+)
 
 
-def caption_topic(table: Table) -> str:
-    """The caption without its «Tabell N viser» lead: what the table is about."""
-    return re.sub(r"^\s*(?:Tabell|Table)\s+[\d.]+\s*(?:viser|shows|:|–|-)?\s*", "", table.caption).strip()
+def find_unit(text: str) -> re.Match[str] | None:
+    """The first unit phrase in a caption or header text."""
+    return UNIT_PHRASE_RE.search(text)
 
 
-def row_context(table: Table, row_index: int) -> str:
-    row = table.rows[row_index]
-    section = f"{row.section} – " if row.section and row.section != row.label else ""
-    return f"{caption_topic(table)}. {section}{row.label}"
+def unit_text(match: re.Match[str]) -> str:
+    """The phrase as printed, whitespace normalised; a closing period ('... 1 000 kr.') is the
+    sentence's and is dropped."""
+    return re.sub(r"\s+", " ", match.group(0)).strip().removesuffix(".")
 
 
-def report_units(report: Report) -> list[Unit]:
-    units: list[Unit] = []
-    for ti, table in enumerate(report.tables):
-        topic = caption_topic(table)
-        for ri in range(len(table.rows)):
-            units.append(Unit("row", f"row:{ti}:{ri}", row_context(table, ri)))
-        for ci, column in enumerate(table.columns):
-            units.append(Unit("column", f"column:{ti}:{ci}", f"{topic}: {column}"))
-    for pi, passage in enumerate(report.passages):
-        for si, sentence in enumerate(passage_sentences(report, passage)):
-            units.append(Unit("sentence", f"sentence:{pi}:{si}", sentence.text))
-    return units
+def unit_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of unit phrases, whose digits are not values ('Beløp i 1 000 kr')."""
+    return [m.span() for m in UNIT_PHRASE_RE.finditer(text)]
+
+
+def is_unit_line(text: str) -> bool:
+    """A line that only states the unit: 'Beløp i 1 000 kr', '(Tall i hele tusen)'."""
+    m = UNIT_PHRASE_RE.search(text)
+    if m is None:
+        return False
+    rest = (text[: m.start()] + text[m.end() :]).strip(" .():")
+    return not rest

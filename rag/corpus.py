@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ingest.embedded import caption_topic
 from ingest.records import Chapter, Report, Row, Table
 from ingest.sentences import passage_sentences
-from ingest.units import caption_topic
 from rag.figures import COUNT, FTE, MONEY, OTHER, PER_CAPITA, PERCENT, RATIO, Figure, sentence_figures
 from rag.text import Analyzer, Field
 

@@ -10,7 +10,7 @@ from ingest.parse import parse_report
 from ingest.pipeline import with_meta
 from rag.candidates import candidate_value
 from rag.engine import Engine
-from rag.features import CELL, DIFF, FEATURES, FIGURE, F, Candidates
+from rag.features import CELL, DIFF, FEATURES, FIGURE, Candidates, F
 
 
 @pytest.fixture(scope="module")

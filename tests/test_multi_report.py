@@ -6,15 +6,14 @@ reports, and every citation names its report. Real embeddings and the shipped ra
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from fakereport import fake_report_text
 
+from ingest.embedded import report_units
 from ingest.parse import parse_report
 from ingest.pipeline import with_meta
 from ingest.records import Report
-from ingest.units import report_units
 from rag.ranker import load_ranker
 from rag.service import service_from_reports
 from rapport.settings import Settings, bundled_report_path

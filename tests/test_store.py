@@ -12,6 +12,7 @@ from helpers_chroma import assert_one_active_complete, build_collections
 
 from ingest.builds import STALE_BUILD_GRACE_S, new_collection
 from ingest.chroma import make_client
+from ingest.embedded import report_units
 from ingest.parse import parse_report
 from ingest.pipeline import with_meta
 from ingest.records import Report
@@ -25,7 +26,6 @@ from ingest.store import (
     load_index,
     open_active,
 )
-from ingest.units import report_units
 
 V1 = Versions(model_id="fake:8", parser="p1", units="u1")
 
