@@ -5,8 +5,8 @@ Line numbers are 1-based lines of the source text file, inclusive: ``(first, las
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 LineSpan = tuple[int, int]
 
@@ -124,21 +124,3 @@ class Report:
 
     def table(self, number: str | int) -> Table | None:
         return next((t for t in self.tables if t.number == str(number)), None)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A retrieval unit: a prose passage, one table row, or a whole table."""
-
-    id: str
-    kind: Literal["prose", "table_row", "table"]
-    text: str  # what is embedded and indexed for BM25
-    lines: LineSpan
-    chapter_number: int | None
-    chapter_title: str | None
-    table_number: int | None = None
-    row_label: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)

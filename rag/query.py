@@ -350,7 +350,8 @@ def strip_injection(text: str) -> tuple[str, bool]:
         return text, False
     out = _CLAUSE_AFTER_CLAIM.sub("", text)
     out = _INJECTION.sub(" ", out)
-    out = re.sub(r"\b(instruks\w*|instructions?|regler|rules)\b", " ", out, flags=re.IGNORECASE)
+    out = re.sub(r"\b(instruks\w*|instructions?|regler|rules|alt|over|ovenfor|tidligere|above|previous|"
+                 r"everything|and|og)\b", " ", out, flags=re.IGNORECASE)
     # a number told to the bot is never a fact to look up
     out = re.sub(r"-?\d[\d ,.]*\s*(mrd|mill|milliarder|millioner|billion|million|kr|kroner)?\.?", " ", out)
     return " ".join(out.split()), True
