@@ -1,8 +1,7 @@
 """LLM mode: a chat model writes the answer from the resolved facts; a numeric guard checks it.
 
-* `OpenAICompatibleChat`: a small LangChain ``BaseChatModel`` over httpx for any
-  OpenAI-compatible ``/chat/completions`` endpoint (llama.cpp server, vLLM, Ollama, OpenAI),
-  with streaming (``.stream``) and the finish reason in ``response_metadata``.
+* `make_chat_model(settings)`: LangChain's ``ChatOpenAI`` on any OpenAI-compatible endpoint
+  (llama.cpp server, vLLM, Ollama, OpenAI); streaming, finish reason in ``response_metadata``.
 * `make_llm_writer(settings, chat_model=None)` -> `LLMWriter`: the chain's write step for
   ``mode="llm"``. It starts from the extractive answer (facts, value and citations are already
   resolved), asks the model to phrase it, and keeps the model's text only if
@@ -35,19 +34,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rag import prompts
 from rag.answer import cite_text
-from rag.local_llm import sse_payloads
 from rag.messages import t as tr
 from rag.records import Answer
 from rag.text import detect_language
@@ -60,119 +55,25 @@ class LLMError(RuntimeError):
     """The chat endpoint failed or answered in an unexpected shape."""
 
 
-class OpenAICompatibleChat(BaseChatModel):
-    """Chat completions from an OpenAI-compatible HTTP endpoint (no SDK, only httpx)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    base_url: str
-    model: str = "local"
-    api_key: str | None = None
-    timeout_s: float = 60.0
-    temperature: float = 0.0
-    max_tokens: int = 160
-
-    @property
-    def _llm_type(self) -> str:
-        return "openai-compatible"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "model": self.model}
-
-    def _payload(self, messages: Sequence[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
-        roles = {"system": "system", "human": "user", "ai": "assistant"}
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages],
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-        }
-        if stop:
-            body["stop"] = stop
-        return body
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-
-    def _url(self) -> str:
-        return self.base_url.rstrip("/") + "/chat/completions"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        import httpx  # only LLM mode needs it
-
-        url = self._url()
-        try:
-            resp = httpx.post(
-                url, json=self._payload(messages, stop), headers=self._headers(), timeout=self.timeout_s
-            )
-            resp.raise_for_status()
-            data = resp.json()
-            choice = data["choices"][0]
-            text = choice["message"]["content"]
-            finish = choice.get("finish_reason")
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            raise LLMError(f"chat endpoint {url} failed: {exc}") from exc
-        if not isinstance(text, str):
-            raise LLMError(f"chat endpoint {url} returned no text")
-        meta = {"finish_reason": finish} if finish else {}
-        return ChatResult(
-            generations=[ChatGeneration(message=AIMessage(content=text, response_metadata=meta))]
-        )
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        """Server-sent events of ``stream: true``; the last chunk carries ``finish_reason``.
-        Closing the iterator closes the connection (llama.cpp then stops generating)."""
-        import httpx
-
-        url = self._url()
-        body = {**self._payload(messages, stop), "stream": True}
-        try:
-            with httpx.stream(
-                "POST", url, json=body, headers=self._headers(), timeout=self.timeout_s
-            ) as resp:
-                resp.raise_for_status()
-                for payload in sse_payloads(resp.iter_lines()):
-                    for choice in payload.get("choices") or ():
-                        piece = (choice.get("delta") or {}).get("content") or ""
-                        finish = choice.get("finish_reason")
-                        if not piece and not finish:
-                            continue
-                        info = {"finish_reason": finish} if finish else None
-                        chunk = ChatGenerationChunk(
-                            message=AIMessageChunk(content=piece), generation_info=info
-                        )
-                        if run_manager is not None and piece:
-                            run_manager.on_llm_new_token(piece, chunk=chunk)
-                        yield chunk
-        except (httpx.HTTPError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise LLMError(f"chat endpoint {url} failed: {exc}") from exc
-
-
 def make_chat_model(settings: Settings) -> BaseChatModel:
+    """LangChain's ChatOpenAI on any OpenAI-compatible endpoint (llama.cpp server, vLLM, Ollama,
+    OpenAI): greedy, bounded by ``llm_max_tokens``, no retries (a down endpoint falls back to the
+    extractive answer at once). Closing a stream closes the connection, which stops generation."""
     if not settings.llm_base_url:
         raise LLMError(
             "LLM mode needs an OpenAI-compatible endpoint: set RAPPORT_LLM_BASE_URL "
             "(e.g. http://127.0.0.1:8080/v1) and RAPPORT_LLM_MODEL, or use --mode extractive."
         )
-    return OpenAICompatibleChat(
+    from langchain_openai import ChatOpenAI  # ~2 s to import: only LLM mode pays it
+
+    return ChatOpenAI(
         base_url=settings.llm_base_url,
         model=settings.llm_model,
-        api_key=settings.llm_api_key,
-        timeout_s=settings.llm_timeout_s,
+        api_key=settings.llm_api_key or "not-needed",
+        temperature=0.0,
         max_tokens=settings.llm_max_tokens,
+        timeout=settings.llm_timeout_s,
+        max_retries=0,
     )
 
 

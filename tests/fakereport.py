@@ -36,19 +36,20 @@ Kommunen hadde {_n(round(42000 * scale), 0)} innbyggere ved utgangen av {y}.
 
 02 ØKONOMI
 Økonomisk resultat
-Netto driftsresultat ble {_n(-a_res, 1)} mill. kroner i {y}. Skatteinngangen økte med {_n(s(3.5))} prosent fra {p}.
+Netto driftsresultat ble {_n(s(679.4), 0)} millioner kroner i {y}. Skatteinngangen økte med {_n(s(3.5))} prosent fra {p}.
 Inntekter er vist med negativt fortegn i tabellene.
 Kommunen bygde tre nye skoler til sammen {_n(s(250), 0)} mill. kr, og ordfører Kari Nordmann åpnet den siste i mai.
- Tabell 1 viser hovedoversikt drift med budsjettavvik
+Tabell 1 viser hovedoversikt drift med budsjettavvik
 Mill. kr Budsjett {y} Regnskap {y} Differanse {y}
 {rows}
 Sum drift {_n(b_res)} {_n(a_res)} {_n(round(b_res - a_res, 1))}
+Netto driftsresultat {_n(s(-237.0))} {_n(s(-679.4))} {_n(round(s(-237.0) - s(-679.4), 1))}
 
 03 OPPVEKST
 Skole og barnehage
 Antall elever økte også i {y}. Kommunen har {places[2]} barnehageplasser.
- Tabell 2 viser nøkkeltall for skole og barnehage
- {pp} {p} {y}
+Tabell 2 viser nøkkeltall for skole og barnehage
+{pp} {p} {y}
 Antall elever i grunnskolen {_n(pupils[0], 0)} {_n(pupils[1], 0)} {_n(pupils[2], 0)}
 Elever i grunnskolen, minoritetsspråklige {minority[0]} {minority[1]} {minority[2]}
 Barnehageplasser {_n(places[0], 0)} {_n(places[1], 0)} {_n(places[2], 0)}

@@ -4,34 +4,17 @@ scores and confidence the test sets, over the invented report (no model, no vect
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-import numpy as np
 import pytest
 from fakereport import fake_report_text
+from fakes import FakeRanker
 
 from ingest.parse import parse_report
 from ingest.pipeline import with_meta
 from rag.answer import write_answer
 from rag.decide import decide
 from rag.engine import Engine
-from rag.features import CELL, DIFF, FIGURE, F
-
-
-@dataclass
-class FakeRanker:
-    """Scores = how well the question's words are covered (plus a bonus for matching years);
-    confidence fixed by the test; the shipped model's thresholds."""
-
-    confidence_value: float = 0.9
-    threshold: float = 0.5
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return (X[:, F["cov_all"]] + X[:, F["year_match"]] + 0.5 * X[:, F["year_latest"]]
-                + 0.3 * X[:, F["k_cell"]] - 2 * X[:, F["year_other"]] * (X[:, F["q_n_years"]] > 0))
-
-    def confidence(self, row: np.ndarray) -> float:
-        return self.confidence_value
+from rag.features import CELL, DIFF, FIGURE
 
 
 @pytest.fixture

@@ -4,27 +4,23 @@ token as rapport bench measures it (with fake streaming chat models, no server).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
+from fakes import fake_service
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from test_rag_fixtures import small_report
 
 from eval.bench import llm_outcome, stream_timings
-from ingest.chunks import build_chunks
-from rag.chain import build_stream_chain
+from rag.chain import Turn, build_stream_chain
 from rag.llm import (
-    OpenAICompatibleChat,
     PrefixGuard,
     Rejected,
     StreamEvent,
+    allowed_numbers,
     bad_citations,
     citation_markers,
     guard,
@@ -33,10 +29,9 @@ from rag.llm import (
     make_llm_writer,
     scan_numbers,
 )
-from rag.service import service_from_parts
 from rapport.settings import Settings
 
-Q = "Hva var netto driftsresultat i 2020?"  # small_report: -679,4 (Regnskap 2020), budget -237,0
+Q = "Hva var netto driftsresultat i 2020?"  # the invented report: -679,4 (Regnskap 2020), budget -237,0
 EXTRACTIVE_START = "«Netto driftsresultat» i regnskapet for 2020 var -679,4"
 
 
@@ -87,11 +82,10 @@ class StreamingFake(BaseChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece), generation_info=info)
 
 
-def _service(model: BaseChatModel, mode: str = "llm"):
-    report = small_report()
+def _service(model: BaseChatModel | None, mode: str = "llm"):
     settings = Settings(mode=mode)
     writer = make_llm_writer(settings, model) if mode == "llm" else None
-    return service_from_parts(settings, report, build_chunks(report), None, writer)
+    return fake_service(settings, writer)
 
 
 def _events(svc, question: str = Q) -> tuple[list[str], StreamEvent]:
@@ -140,18 +134,11 @@ def test_a_changed_or_unsigned_figure_fails() -> None:
     assert guard("Andelen var 70 %.", allowed) == ["70"]
 
 
-def test_years_are_not_figures_but_only_bare_years_in_range() -> None:
-    assert guard("Fra 2016 til 2021, og i 2019–2020 og 2018 – 2020.", set()) == []
-    assert [n.year for n in scan_numbers("2016 2021 2015 2022 -2020 2020,5 2 020")] == [
-        True,
-        True,
-        False,
-        False,
-        False,
-        False,
-        False,
-    ]
-    assert guard("I 2022 var det 2015 elever.", set()) == ["2022", "2015"]
+def test_years_count_only_when_the_question_or_the_sources_name_them() -> None:
+    answer = _service(None, "extractive").ask(Q)
+    allowed = allowed_numbers("Hva var netto driftsresultat fra 2019 til 2020?", answer)
+    assert guard("Fra 2019 til 2020 var det -679,4 mill. kr.", allowed) == []
+    assert guard("I 2015 var det 2022 elever.", allowed) == ["2015", "2022"]
 
 
 def test_citation_markers_are_not_figures() -> None:
@@ -222,7 +209,7 @@ def test_length_stop_is_rejected() -> None:
 
 def test_citing_a_fact_that_was_not_given_is_rejected() -> None:
     ans = _service(StreamingFake(pieces=["Netto driftsresultat i 2020 var -679,4 mill. kr [7]."])).ask(Q)
-    assert "cites [7] but only 2 fact(s) were given" in ans.trace[-1]
+    assert "cites [7] but only 1 fact(s) were given" in ans.trace[-1]
     assert ans.answer.startswith(EXTRACTIVE_START)
 
 
@@ -248,15 +235,16 @@ def test_a_kept_answer_streams_and_ends_with_the_same_text() -> None:
     deltas, final = _events(_service(model))
     text = "".join(deltas)
     assert text == "".join(reply)
-    assert not final.replaces and final.answer.answer.startswith(text + " Merk:")  # the sign note follows
-    assert "\n\nKilder: [1] Tabell 1" in final.answer.answer and final.answer.mode == "llm"
+    # the report's own sign note follows the model's text
+    assert not final.replaces and final.answer.answer.startswith(text + " Rapporten viser inntekter med minus")
+    assert "\n\nKilder: [1] Årsrapport 2020, Eksempel kommune, Tabell 1" in final.answer.answer and final.answer.mode == "llm"
     assert final.answer.trace[-1].startswith("llm: answer written by the model")
     assert model.stops[-1] and "\n\n" in model.stops[-1] and len(model.stops[-1]) <= 4
 
 
 def test_chain_stream_is_a_runnable_stream_of_events() -> None:
     svc = _service(StreamingFake(pieces=["Netto driftsresultat i 2020 ", "var -679,4 mill. kr [1]."]))
-    events = list(build_stream_chain(svc.deps).stream({"question": Q, "history": [], "trace": []}))
+    events = list(build_stream_chain(svc.engine, svc._llm_writer).stream(Turn(Q)))
     assert [e.kind for e in events] == ["delta", "delta", "final"]
     extractive = list(_service(None, mode="extractive").stream(Q))
     assert [e.kind for e in extractive] == ["final"] and extractive[0].answer.mode == "extractive"
@@ -272,7 +260,7 @@ def test_llm_max_tokens_setting_reaches_the_request() -> None:
     assert Settings().llm_max_tokens == 160
     assert Settings.from_env({"RAPPORT_LLM_MAX_TOKENS": "64"}).llm_max_tokens == 64
     model = make_chat_model(Settings(llm_base_url="http://x/v1", llm_max_tokens=64))
-    assert isinstance(model, OpenAICompatibleChat) and model._payload([], None)["max_tokens"] == 64
+    assert model.max_tokens == 64
 
 
 # --------------------------------------------------------------------------- time to first token
@@ -300,7 +288,7 @@ def test_time_to_first_token_is_measured_on_the_guarded_stream() -> None:
         if ev.kind == "delta" and first is None:
             first = time.perf_counter() - t0
     total = time.perf_counter() - t0
-    assert first is not None and first_delay <= first < first_delay + 3 * delay + 0.2
+    assert first is not None and first_delay <= first <= total  # not before the model's first piece
     assert (
         total >= first_delay + (len(pieces) - 1) * delay and total - first >= 0.8 * (len(pieces) - 1) * delay
     )
@@ -324,53 +312,3 @@ def test_bench_counts_fallbacks_and_their_reasons() -> None:
         "fallback",
         "cut off (finish_reason length)",
     )
-
-
-# --------------------------------------------------------------------------- the HTTP stream
-
-
-def test_openai_compatible_stream_parses_sse_and_finish_reason(monkeypatch) -> None:
-    sent: list[dict[str, Any]] = []
-    lines = [
-        'data: {"choices":[{"delta":{"role":"assistant"}}]}',
-        'data: {"choices":[{"delta":{"content":"Netto "}}]}',
-        "",
-        'data: {"choices":[{"delta":{"content":"-679,4"}}]}',
-        'data: {"choices":[{"delta":{},"finish_reason":"length"}]}',
-        "data: [DONE]",
-    ]
-
-    class Resp:
-        def raise_for_status(self) -> None:
-            pass
-
-        def iter_lines(self) -> Iterator[str]:
-            yield from lines
-
-    @contextlib.contextmanager
-    def fake_stream(method: str, url: str, json: dict[str, Any], headers: dict[str, str], timeout: float):
-        sent.append({"url": url, "json": json})
-        yield Resp()
-
-    monkeypatch.setattr(httpx, "stream", fake_stream)
-    chat = OpenAICompatibleChat(base_url="http://127.0.0.1:8080/v1", max_tokens=32)
-    chunks = list(chat.stream("q", stop=["\n\n"]))
-    assert "".join(str(c.content) for c in chunks) == "Netto -679,4"
-    # (LangChain may add an empty closing chunk after ours)
-    assert [
-        c.response_metadata.get("finish_reason") for c in chunks if c.response_metadata.get("finish_reason")
-    ] == ["length"]
-    body = sent[0]["json"]
-    assert body["stream"] is True and body["max_tokens"] == 32 and body["stop"] == ["\n\n"]
-    assert json.dumps(body)  # serialisable
-
-
-def test_openai_compatible_stream_error_is_an_llm_error(monkeypatch) -> None:
-    from rag.llm import LLMError
-
-    def down(*args: Any, **kwargs: Any):
-        raise httpx.ConnectError("refused")
-
-    monkeypatch.setattr(httpx, "stream", down)
-    with pytest.raises(LLMError, match="failed"):
-        list(OpenAICompatibleChat(base_url="http://127.0.0.1:9").stream("q"))
