@@ -89,7 +89,7 @@ def decide(engine: Engine, scored: Scored) -> Decision:
         if missing and len(missing) == len(a.years):
             named = [str(y) for y in missing if str(y) in a.text]
             return Decision(True, "year", ", ".join(named) or None)
-    if not scored.q.terms or all(wt.term.light for wt in scored.q.terms):
+    if not scored.q.terms or (a.injection and all(wt.term.light for wt in scored.q.terms)):
         return Decision(True, "nothing_asked")
     best = int(order[0])
     values = [candidate_value(corpus, scored.cands, int(i)) for i in order[:2]]

@@ -12,13 +12,10 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
-from test_rag_fixtures import small_report
-from test_ui_stream import PiecesChat
+from fakes import StreamingFake, fake_service
 
 import rapport.cli
-from ingest.chunks import build_chunks
 from rag.llm import StreamEvent, make_llm_writer
-from rag.service import service_from_parts
 from rapport.settings import Settings
 
 Q = "Hva var netto driftsresultat i 2020?"
@@ -29,15 +26,14 @@ EXTRACTIVE_START = "«Netto driftsresultat» i regnskapet for 2020 var -679,4"
 
 def _service(pieces: list[str] | None, mode: str = "llm") -> Any:
     settings = Settings(mode=mode)
-    report = small_report()
-    writer = make_llm_writer(settings, PiecesChat(pieces=pieces)) if pieces is not None else None
-    return service_from_parts(settings, report, build_chunks(report), None, writer)
+    writer = make_llm_writer(settings, StreamingFake(pieces=pieces)) if pieces is not None else None
+    return fake_service(settings, writer)
 
 
 def _cli(monkeypatch: pytest.MonkeyPatch, service: Any, args: list[str], input: str | None = None) -> Any:
     import rag.service
 
-    monkeypatch.setattr(rag.service, "build_service", lambda settings: service)
+    monkeypatch.setattr(rag.service, "build_service", lambda settings, **kw: service)
     result = CliRunner().invoke(
         rapport.cli.main, ["ask", *args], input=input, env={"RAPPORT_MODE": service.settings.mode, "CHROMA_URL": ""}
     )

@@ -5,14 +5,10 @@ token as rapport bench measures it (with fake streaming chat models, no server).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from fakes import fake_service
+from fakes import StreamingFake, fake_service
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from eval.bench import llm_outcome, stream_timings
 from rag.chain import Turn, build_stream_chain
@@ -33,53 +29,6 @@ from rapport.settings import Settings
 
 Q = "Hva var netto driftsresultat i 2020?"  # the invented report: -679,4 (Regnskap 2020), budget -237,0
 EXTRACTIVE_START = "«Netto driftsresultat» i regnskapet for 2020 var -679,4"
-
-
-class StreamingFake(BaseChatModel):
-    """Yields `pieces` one by one (after `first_delay_s`, then `delay_s` apart) and ends with
-    `finish_reason`; records how many pieces were pulled and the stop sequences it got."""
-
-    pieces: list[str]
-    first_delay_s: float = 0.0
-    delay_s: float = 0.0
-    finish_reason: str | None = "stop"
-    pulled: list[int] = []
-    stops: list[Any] = []
-
-    @property
-    def _llm_type(self) -> str:
-        return "streaming-fake"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: Any = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        meta = {"finish_reason": self.finish_reason} if self.finish_reason else {}
-        return ChatResult(
-            generations=[
-                ChatGeneration(message=AIMessage(content="".join(self.pieces), response_metadata=meta))
-            ]
-        )
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: Any = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        self.stops.append(stop)
-        time.sleep(self.first_delay_s)
-        for i, piece in enumerate(self.pieces):
-            if i:
-                time.sleep(self.delay_s)
-            self.pulled.append(i)
-            last = i == len(self.pieces) - 1
-            info = {"finish_reason": self.finish_reason} if last and self.finish_reason else None
-            yield ChatGenerationChunk(message=AIMessageChunk(content=piece), generation_info=info)
 
 
 def _service(model: BaseChatModel | None, mode: str = "llm"):
