@@ -9,8 +9,11 @@
    on answerable questions): logistic regression and gradient boosting (scikit-learn, pointwise)
    and LightGBM lambdarank (listwise). The best is fitted on all of train and exported to ONNX.
 3. The confidence model (logistic regression) is fitted on out-of-fold ranker scores of train:
-   "is the best candidate right?". Its threshold is chosen on dev to maximise a utility that
-   counts a wrong answer twice as bad as an abstention is good.
+   "is the best candidate right?". Two thresholds are chosen on dev: below ``threshold`` the
+   engine abstains (it maximises right answers + right abstentions - wrong answers); from
+   ``sure`` up it answers plainly (the lowest threshold where answers are right at least
+   SURE_PRECISION of the time); in between it answers, says it is unsure and offers the
+   runners-up as «Mente du …?».
 4. rag/model/ranker.onnx and rag/model/model.json (the model card) are written.
 
 Seeded and deterministic: the same data and seed give the same model.
@@ -34,7 +37,8 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "rag" / "model"
 LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15,
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2)
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
-WRONG_COST = 2.0  # utility of a wrong answer is -WRONG_COST; right answer +1; abstention +1 if unanswerable
+WRONG_COST = 1.0  # utility of a wrong answer is -WRONG_COST; right answer +1; abstention +1 if unanswerable
+SURE_PRECISION = 0.9  # answers at or above the "sure" threshold are right this often on dev
 
 
 @dataclass
@@ -231,8 +235,11 @@ def train(
     p_dev = conf.predict_proba(scaler.transform(Ad))[:, 1]
     threshold, curve = choose_threshold(p_dev, right_d, answerable_d)
     at = next(c for c in curve if c["threshold"] == threshold)
+    sure = next((c["threshold"] for c in curve if c["threshold"] >= threshold
+                 and c["right_when_answered"] >= SURE_PRECISION), 0.95)
     echo(f"  confidence threshold {threshold:.2f} (dev): answered {at['answered']:.3f}, abstained on "
-         f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}")
+         f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}; "
+         f"answers plainly from {sure:.2f}")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     _export_onnx(final.booster, out_dir / "ranker.onnx")
@@ -248,7 +255,7 @@ def train(
             "coef": conf.coef_[0].tolist(),
             "intercept": float(conf.intercept_[0]),
             "threshold": threshold,
-            "ask_back_margin": 0.15,
+            "sure": sure,
             "dev_curve": curve,
         },
         "data": {

@@ -22,7 +22,6 @@ from rag.ranker import confidence_row
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 MAX_ALTERNATIVES = 3
 ALT_WINDOW = 1.0  # runners-up within this many ranker points of the best are alternatives
-SURE = 0.8  # at or above this confidence no alternatives are offered
 
 
 @dataclass
@@ -99,7 +98,8 @@ def decide(engine: Engine, scored: Scored) -> Decision:
         if confidence < engine.ranker.threshold:
             return Decision(True, "low_confidence", None, best, confidence)
     alternatives: list[int] = []
-    if confidence is None or confidence < SURE:
+    sure = getattr(engine.ranker, "sure", 1.0)
+    if confidence is None or confidence < sure:
         seen = {_identity(engine, scored, best)}
         top = float(scored.scores[best])
         for i in order[1:40]:

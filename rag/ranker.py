@@ -65,8 +65,9 @@ class Ranker:
         return float(self.card["confidence"]["threshold"])
 
     @property
-    def ask_back_margin(self) -> float:
-        return float(self.card["confidence"].get("ask_back_margin", 0.0))
+    def sure(self) -> float:
+        """From this confidence up the engine answers plainly; below it, it also asks back."""
+        return float(self.card["confidence"].get("sure", 1.0))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if X.shape[0] == 0:

@@ -28,6 +28,7 @@ class FakeRanker:
 
     confidence_value: float = 0.9
     threshold: float = 0.5
+    sure: float = 0.8
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return (X[:, F["cov_all"]] + X[:, F["year_match"]] + 0.5 * X[:, F["year_latest"]]

@@ -109,3 +109,22 @@ def test_pairs_for_a_change_between_years(engine: Engine) -> None:
     assert _f(c, up, "pair_year_change") == 1 and _f(c, up, "pair_order") == 1 and _f(c, down, "pair_order") == -1
     assert _f(c, up, "year_match") == 1
     assert _f(c, up, "q_cmp_change") == 1 and _f(c, up, "q_n_years") == 2
+
+
+def test_pairs_across_the_reports_of_two_years() -> None:
+    from fakes import fake_report
+
+    engine = Engine.from_reports([fake_report(2020), fake_report(2021, 1.5)])
+    c = _cands(engine, "Hvor mye endret regnskapet for oppvekst seg fra 2020 til 2021?")
+    corpus = engine.corpus
+    across = []
+    for i in np.flatnonzero(c.kind == DIFF):
+        a, b = c.pairs[int(c.ref[i])]
+        ra, rb = corpus.report_of_row(int(corpus.cell_row[a])), corpus.report_of_row(int(corpus.cell_row[b]))
+        if ra != rb and corpus.rows[corpus.cell_row[a]].row.label == "Oppvekst":
+            across.append(int(i))
+    values = {round(candidate_value(corpus, c, i), 1) for i in across}
+    assert round(880.2 * 1.5 - 880.2, 1) in values  # Regnskap 2021 (2021 report) - Regnskap 2020 (2020 report)
+    up = next(i for i in across if round(candidate_value(corpus, c, i), 1) == round(880.2 * 1.5 - 880.2, 1)
+              and _f(c, i, "pair_year_change") == 1)
+    assert _f(c, up, "pair_order") == 1 and _f(c, up, "year_match") == 1
