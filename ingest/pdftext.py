@@ -23,7 +23,9 @@ from ingest.layouts import single_value
 from ingest.rowparse import tokenize
 
 BACKENDS = ("pymupdf", "pdfplumber")
-DEFAULT_BACKEND = "pymupdf"
+# pdfplumber (MIT) by default: PyMuPDF is faster with the same cells but AGPL-3.0 (docs/PDF.md);
+# Settings.pdf_backend (RAPPORT_PDF_BACKEND=pymupdf) chooses it where that licence is acceptable.
+DEFAULT_BACKEND = "pdfplumber"
 _LETTERS = re.compile(r"[A-Za-zÆØÅæøå]")
 
 
@@ -109,8 +111,11 @@ def words_pdfplumber(path: Path) -> list[list[Word]]:
 
     try:
         pdf = pdfplumber.open(path)
-    except PDFPasswordIncorrect:
-        raise PdfPasswordError(str(path)) from None
+    except Exception as exc:  # pdfplumber wraps pdfminer's errors in its own exception
+        chain = [exc, exc.__cause__, exc.__context__, *(a for a in exc.args if isinstance(a, BaseException))]
+        if any(isinstance(e, PDFPasswordIncorrect) for e in chain):
+            raise PdfPasswordError(str(path)) from None
+        raise
     with pdf:
         for page in pdf.pages:
             words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False)

@@ -57,11 +57,11 @@ class IngestSummary:
         )
 
 
-def read_report(path: Path, **meta_overrides: Any) -> Report:
+def read_report(path: Path, pdf_backend: str | None = None, **meta_overrides: Any) -> Report:
     """Read and parse a report file; IngestError with a clear message on bad input.
     ``meta_overrides`` (id, title, municipality, year) replace what was read from the text."""
     try:
-        text, sha = read_source(path)
+        text, sha = read_source(path, pdf_backend)
     except SourceError as exc:
         raise IngestError(str(exc)) from None
     report = parse_report(text, Path(path).name, sha)
@@ -206,7 +206,7 @@ def run_ingest(
     """Add the report at settings.source_path to the index (replacing one with the same id or
     the same content); reports already there stay. Unchanged content is reused unless `force`."""
     start = time.perf_counter()
-    report = read_report(settings.source_path, **meta_overrides)
+    report = read_report(settings.source_path, settings.pdf_backend, **meta_overrides)
     assert report.meta is not None
     embeddings = make_cached_embeddings(settings)
     client = _client(settings)

@@ -17,7 +17,7 @@ class SourceError(Exception):
     """A report file that cannot be used; the message names the file and says what to do."""
 
 
-def read_source(path: Path) -> tuple[str, str]:
+def read_source(path: Path, pdf_backend: str | None = None) -> tuple[str, str]:
     """Return (text, sha256 hex of the file's bytes) for a .txt, .md or .pdf report.
 
     Text files must be UTF-8 (a BOM is dropped); line endings become "\\n". A PDF is read with
@@ -47,7 +47,7 @@ def read_source(path: Path) -> tuple[str, str]:
     if not data.strip():
         raise SourceError(f"{path.name} is empty. Give a report file that contains the report text.")
     digest = hashlib.sha256(data).hexdigest()
-    text = _read_pdf(path, data) if suffix == ".pdf" else _decode_text(path, data)
+    text = _read_pdf(path, data, pdf_backend) if suffix == ".pdf" else _decode_text(path, data)
     return text, digest
 
 
@@ -80,7 +80,7 @@ def _decode_text(path: Path, data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _read_pdf(path: Path, data: bytes) -> str:
+def _read_pdf(path: Path, data: bytes, backend: str | None = None) -> str:
     if b"%PDF-" not in data[:1024]:  # the header may follow a little junk, as readers allow
         raise SourceError(
             f"{path.name} is not a PDF file (it does not start with %PDF-). Check the file or its extension."
@@ -88,7 +88,7 @@ def _read_pdf(path: Path, data: bytes) -> str:
     from ingest.pdftext import PdfPasswordError, pdf_text  # only needed for PDFs
 
     try:
-        text, pages = pdf_text(path)
+        text, pages = pdf_text(path) if backend is None else pdf_text(path, backend)
     except PdfPasswordError:
         raise SourceError(
             f"{path.name} is password-protected. Save an unprotected copy of the PDF and use that."

@@ -1,23 +1,24 @@
-"""The answer chain as LangChain Runnables over typed records:
+"""The answer chain: three small steps over typed records,
 
     score (every candidate of every report) -> decide (answer, ask back, abstain) -> write
 
-`build_chain(engine)` answers with `.invoke(Turn)`; `build_stream_chain(engine, llm_writer)`
-yields `rag.llm.StreamEvent`s (guarded model text in LLM mode, then the final answer).
+`answer(engine, turn, llm_writer)` runs them; `stream(engine, turn, llm_writer)` yields
+`rag.llm.StreamEvent`s (guarded model text in LLM mode, then the final answer). Plain function
+composition on purpose: LangChain's Runnable machinery brings tracing imports (~0.7 s per
+process) that a one-shot `rapport ask` should not pay; LangChain is used where it does its job
+well (the Embeddings interface, ChatOpenAI in LLM mode).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import numpy as np
-from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from rag.answer import write_answer
-from rag.decide import Decision, asked_report, decide
+from rag.decide import Decision, asked_report, decide, report_of
 from rag.engine import Engine, Scored
 from rag.records import Answer
 
@@ -44,9 +45,9 @@ def _allowed_reports(engine: Engine, turn: Turn) -> set[int] | None:
     allowed = set(range(len(ids))) if turn.reports is None else {i for i, rid in enumerate(ids) if rid in turn.reports}
     named = asked_report(engine, turn.question)
     if named is not None and named in allowed and len(ids) > 1:
-        municipality = engine.corpus.reports[named].meta.municipality if engine.corpus.reports[named].meta else None
-        same = {i for i in allowed if engine.corpus.reports[i].meta
-                and engine.corpus.reports[i].meta.municipality == municipality}
+        meta = engine.corpus.reports[named].meta
+        municipality = meta.municipality if meta else None
+        same = {i for i in allowed if (m := engine.corpus.reports[i].meta) is not None and m.municipality == municipality}
         allowed = same or allowed
     return None if allowed == set(range(len(ids))) else allowed
 
@@ -55,8 +56,6 @@ def step_score(turn: Turn, engine: Engine) -> Step:
     scored = engine.score(turn.question, list(turn.history))
     allowed = _allowed_reports(engine, turn)
     if allowed is not None:
-        from rag.decide import report_of
-
         mask = np.asarray([report_of(engine, scored, i) in allowed for i in range(len(scored.scores))])
         scores = np.where(mask, scored.scores, -1e9).astype(np.float32)
         scored = replace(scored, scores=scores, order=np.argsort(-scores, kind="stable")[: int(mask.sum())])
@@ -73,41 +72,23 @@ def step_write(step: Step, engine: Engine) -> Step:
     return replace(step, answer=write_answer(engine, step.scored, step.decision, step.turn.question))
 
 
-def _find(engine: Engine) -> Runnable[Turn, Step]:
-    return (
-        RunnableLambda(partial(step_score, engine=engine), name="score")
-        | RunnableLambda(partial(step_decide, engine=engine), name="decide")
-        | RunnableLambda(partial(step_write, engine=engine), name="write")
-    )
-
-
-def build_chain(engine: Engine, llm_writer: Any = None) -> Runnable[Turn, Step]:
-    """Turn -> Step with the answer (the LLM phrases it when a writer is given)."""
-    chain = _find(engine)
-    if llm_writer is None:
-        return chain
-
-    def phrase(step: Step) -> Step:
+def answer(engine: Engine, turn: Turn, llm_writer: Any = None) -> Step:
+    """The three steps; in LLM mode the model then phrases the extractive answer (guarded)."""
+    step = step_write(step_decide(step_score(turn, engine), engine), engine)
+    if llm_writer is not None:
         assert step.answer is not None and step.scored is not None
-        return replace(step, answer=llm_writer(step.answer, step.scored.analysis.text))
+        step = replace(step, answer=llm_writer(step.answer, step.scored.analysis.text))
+    return step
 
-    return chain | RunnableLambda(phrase, name="phrase")
 
-
-def build_stream_chain(engine: Engine, llm_writer: Any = None) -> Runnable[Turn, Any]:
-    """The same steps with a streaming last step: ``.stream(turn)`` yields StreamEvents."""
+def stream(engine: Engine, turn: Turn, llm_writer: Any = None) -> Iterator[Any]:
+    """The same steps with a streaming last step: StreamEvents, the final answer last."""
     from rag.llm import StreamEvent
 
-    def events(steps: Iterator[Step]) -> Iterator[Any]:
-        for step in steps:
-            assert step.answer is not None and step.scored is not None
-            stream = getattr(llm_writer, "stream", None)
-            if callable(stream):
-                yield from stream(step.answer, step.scored.analysis.text)
-            else:
-                yield StreamEvent("final", answer=step.answer)
-
-    return _find(engine) | RunnableGenerator(events, name="phrase")
-
-
-__all__ = ["Turn", "Step", "build_chain", "build_stream_chain", "Sequence"]
+    step = step_write(step_decide(step_score(turn, engine), engine), engine)
+    assert step.answer is not None and step.scored is not None
+    writer_stream = getattr(llm_writer, "stream", None)
+    if callable(writer_stream):
+        yield from writer_stream(step.answer, step.scored.analysis.text)
+    else:
+        yield StreamEvent("final", answer=step.answer)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rag.chain import Turn, build_chain, build_stream_chain
+from rag.chain import Turn, answer, stream
 from rag.engine import Engine
 from rag.messages import t
 from rag.records import Answer
@@ -156,12 +156,11 @@ class Service:
         loaded = self._loaded
         turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         try:
-            step = build_chain(loaded.engine, self._llm_writer).invoke(turn)
-            answer: Answer = step.answer
+            result: Answer = answer(loaded.engine, turn, self._llm_writer).answer
         except Exception:
             log.exception("answering %r failed", cleaned[:200])
             return self._message_answer(cleaned, "error", t0)
-        return replace(answer, question=question if isinstance(question, str) else cleaned, mode=self.settings.mode,
+        return replace(result, question=question if isinstance(question, str) else cleaned, mode=self.settings.mode,
                        latency_ms=(time.perf_counter() - t0) * 1000.0)
 
     def stream(self, question: str, history: list | None = None, reports: Iterable[str] | None = None) -> Iterator[Any]:
@@ -180,11 +179,11 @@ class Service:
         turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         streamed = False
         try:
-            for event in build_stream_chain(self._loaded.engine, self._llm_writer).stream(turn):
+            for event in stream(self._loaded.engine, turn, self._llm_writer):
                 if event.kind == "final":
-                    answer = replace(event.answer, question=question if isinstance(question, str) else cleaned,
-                                     latency_ms=(time.perf_counter() - t0) * 1000.0)
-                    yield replace(event, answer=answer)
+                    final = replace(event.answer, question=question if isinstance(question, str) else cleaned,
+                                    latency_ms=(time.perf_counter() - t0) * 1000.0)
+                    yield replace(event, answer=final)
                     return
                 streamed = True
                 yield event

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bm25s.stopwords import STOPWORDS_NORWEGIAN
+from importlib import resources
 
 # --------------------------------------------------------------------------- cleaning
 
@@ -30,7 +30,14 @@ def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Words that say nothing about what is asked, in both languages (on top of bm25s' list).
+# The standard Norwegian stopword list (NLTK/Snowball), as data.
+STOPWORDS_NORWEGIAN = frozenset(
+    line.strip() for line in resources.files("rag").joinpath("stopwords_no.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+
+
+# Words that say nothing about what is asked, in both languages (on top of the standard list).
 EXTRA_STOPWORDS_NO = _wordset(
     """
     hvor hva hvem hvilke hvilken hvilket hvordan når mye mange stor stort store høy høyt

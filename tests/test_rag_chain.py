@@ -6,9 +6,8 @@ import json
 
 import pytest
 from fakes import FakeRanker, fake_report, fake_service
-from langchain_core.runnables import Runnable
 
-from rag.chain import Step, Turn, build_chain, step_decide, step_score, step_write
+from rag.chain import Step, Turn, answer, step_decide, step_score, step_write
 from rag.records import Answer
 from rag.service import ServiceError, answer_lines, build_service, check_input, service_from_reports
 from rapport.settings import Settings
@@ -32,10 +31,9 @@ def test_steps_one_by_one(svc):
     assert any(t.startswith("analysis:") for t in step.answer.trace)
 
 
-def test_chain_is_a_runnable(svc):
-    chain = build_chain(svc.engine)
-    assert isinstance(chain, Runnable)
-    assert chain.invoke(Turn("Hvor mange barnehageplasser var det i 2019?")).answer.value == 2550
+def test_the_chain_runs_the_three_steps(svc):
+    step = answer(svc.engine, Turn("Hvor mange barnehageplasser var det i 2019?"))
+    assert step.decision is not None and step.answer is not None and step.answer.value == 2550
 
 
 def test_followups_resolve_against_the_previous_turn(svc):
@@ -89,7 +87,7 @@ def test_a_crash_inside_the_chain_becomes_a_message(svc, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(rag.service, "build_chain", boom)
+    monkeypatch.setattr(rag.service, "answer", boom)
     ans = svc.ask(Q)
     assert ans.abstained and ans.trace == ("input: error",)
 

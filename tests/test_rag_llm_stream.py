@@ -10,8 +10,8 @@ import pytest
 from fakes import StreamingFake, fake_service
 from langchain_core.language_models import BaseChatModel
 
-from eval.bench import llm_outcome, stream_timings
-from rag.chain import Turn, build_stream_chain
+from eval.bench_llm import llm_outcome, stream_timings
+from rag.chain import Turn, stream
 from rag.llm import (
     PrefixGuard,
     Rejected,
@@ -191,9 +191,9 @@ def test_a_kept_answer_streams_and_ends_with_the_same_text() -> None:
     assert model.stops[-1] and "\n\n" in model.stops[-1] and len(model.stops[-1]) <= 4
 
 
-def test_chain_stream_is_a_runnable_stream_of_events() -> None:
+def test_chain_stream_yields_deltas_then_the_final_answer() -> None:
     svc = _service(StreamingFake(pieces=["Netto driftsresultat i 2020 ", "var -679,4 mill. kr [1]."]))
-    events = list(build_stream_chain(svc.engine, svc._llm_writer).stream(Turn(Q)))
+    events = list(stream(svc.engine, Turn(Q), svc._llm_writer))
     assert [e.kind for e in events] == ["delta", "delta", "final"]
     extractive = list(_service(None, mode="extractive").stream(Q))
     assert [e.kind for e in extractive] == ["final"] and extractive[0].answer.mode == "extractive"
