@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from importlib import resources
 
 from ingest.records import Report
-from rag.query import QueryContext, Synonyms, find_acronyms
+from rag.query import QueryContext
 from rag.text import Analyzer
+from rag.vocab import Synonyms, find_acronyms
 
 
 def load_synonym_data() -> dict:

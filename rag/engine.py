@@ -13,10 +13,11 @@ import numpy as np
 from ingest.records import Report
 from rag.candidates import all_candidates
 from rag.context import make_analyzer, make_context
+from rag.conversation import analyze
 from rag.corpus import Corpus, build_corpus
 from rag.features import Candidates, QuestionContext, question_context
 from rag.match import Credits, Spelling, weigh_terms
-from rag.query import QueryAnalysis, QueryContext, analyze
+from rag.query import QueryAnalysis, QueryContext
 
 QueryEmbedder = Callable[[str], Sequence[float]]
 

@@ -11,11 +11,9 @@ the rest of its meaning from the previous turn.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from typing import Any
 
 from rag.text import (
@@ -29,58 +27,9 @@ from rag.text import (
     hyphen_joins,
     raw_tokens,
 )
+from rag.vocab import Synonyms
 
 YEAR_MIN, YEAR_MAX = 1950, 2099  # four-digit numbers in this span are read as years
-
-# --------------------------------------------------------------------------- synonyms
-
-
-@dataclass(frozen=True)
-class SynEntry:
-    lang: str  # "no": key matched on stems; "en": key matched on lowercased words
-    key: tuple[str, ...]
-    alts: tuple[tuple[str, ...], ...]  # each alternative phrase as stems
-
-
-@dataclass(frozen=True)
-class Synonyms:
-    """Phrase -> alternative phrases (report vocabulary)."""
-
-    entries: tuple[SynEntry, ...]
-    municipalities: frozenset[str] = frozenset()
-
-    @classmethod
-    def load(cls, analyzer: Analyzer, data: Mapping[str, Any] | None = None) -> Synonyms:
-        if data is None:
-            data = json.loads(resources.files("rag").joinpath("synonyms.json").read_text(encoding="utf-8"))
-        entries = []
-        for section, mapping in data.items():
-            if section.startswith("_") or not isinstance(mapping, Mapping):
-                continue
-            lang = "en" if section == "en" else "no"
-            for key, values in mapping.items():
-                if lang == "en":
-                    k = tuple(raw_tokens(key))
-                else:
-                    k = tuple(analyzer.tokens(key, stopwords=False, compounds=False))
-                alts = tuple(t for t in (tuple(analyzer.tokens(v, compounds=False)) for v in values) if t)
-                if k and alts:
-                    entries.append(SynEntry(lang, k, alts))
-        munis = frozenset(m.lower() for m in data.get("_municipalities", ()))
-        return cls(tuple(entries), munis)
-
-    def spans(self, words: Sequence[str], stems: Sequence[str]) -> list[tuple[int, int, tuple[tuple[str, ...], ...]]]:
-        """(start, end, alternatives) for every entry found in the token sequence."""
-        out = []
-        n = len(words)
-        for e in self.entries:
-            seq = words if e.lang == "en" else stems
-            k = len(e.key)
-            for i in range(n - k + 1):
-                if tuple(seq[i : i + k]) == e.key:
-                    out.append((i, i + k, e.alts))
-        return out
-
 
 # --------------------------------------------------------------------------- intents
 
@@ -101,7 +50,7 @@ _MORE = ("høyere", "mer", "flere", "økte", "økt", "økning", "steg", "større
 _LESS = ("lavere", "mindre", "færre", "falt", "redusert", "reduksjon", "nedgang", "sank", "gikk ned", "lower",
          "less", "fewer", "fell", "decreased", "decrease", "dropped", "under", "mindreforbruk")
 
-_TABLE_REF = re.compile(r"\b(?:tabell|tabellen|table|tab\.)\s*(\d{1,3})\b", re.IGNORECASE)
+_TABLE_REF = re.compile(r"\b(?:tabell|tabellen|table|tab\.)\s*(\d{1,3}(?:\.\d{1,2})?)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?<!\d[,.])(\d{4})(?!\d|,\d)")
 _PRICE_YEAR = re.compile(r"(?<!\d)(\d{4})\s?-?\s?(?:kroner|kr\b|kr\.|-kroner|-kr|kroners|prices|kroners)", re.IGNORECASE)
 _FIXED_PRICES = re.compile(r"\bfaste\s+(\d{4})?\s*-?\s*kr|\bfaste kroner\b|\bconstant\b|\breal terms\b", re.IGNORECASE)
@@ -155,12 +104,6 @@ _COMPARATIVE = re.compile(
     re.IGNORECASE,
 )
 
-_FOLLOWUP_START = re.compile(
-    r"^\s*(og|men|enn|hva med|hvordan med|samme for|også for|og for|og hva med|og i|and|what about|how about|"
-    r"same for|and for|and in|and what about)\b",
-    re.IGNORECASE,
-)
-
 _INJECTION = re.compile(
     r"\b(ignorer\w*|glem (?:alt|instruks\w*|tidligere)|overse instruks\w*|ignore (?:all|any|the|previous|your|prior)\b|"
     r"disregard|forget (?:all|your|previous)|system ?prompt|du er nå|you are now|late som|pretend|"
@@ -197,7 +140,7 @@ class QueryAnalysis:
     content: tuple[str, ...]  # stems of content words (incl. compound parts), in order
     expansions: tuple[str, ...] = ()  # stems added by synonyms
     terms: tuple[QTerm, ...] = ()  # content words with their compound parts and synonyms
-    table_ref: int | None = None
+    table_ref: str | None = None
     years: tuple[int, ...] = ()  # years asked about, in order of mention
     price_year: int | None = None  # "i 2020-kroner", "faste kroner"
     year_range: tuple[int, int] | None = None  # "2016–2020"
@@ -248,9 +191,10 @@ class QueryAnalysis:
 # --------------------------------------------------------------------------- pieces
 
 
-def find_table_ref(text: str) -> int | None:
+def find_table_ref(text: str) -> str | None:
+    """The table a question names, as printed ("7", "4.7")."""
     m = _TABLE_REF.search(text)
-    return int(m.group(1)) if m else None
+    return m.group(1) if m else None
 
 
 def find_years(text: str) -> tuple[tuple[int, ...], int | None, tuple[int, int] | None]:
@@ -357,13 +301,6 @@ def strip_injection(text: str) -> tuple[str, bool]:
     return " ".join(out.split()), True
 
 
-def is_followup(text: str, content: Sequence[str], years: Sequence[int]) -> bool:
-    words = raw_tokens(text)
-    if _FOLLOWUP_START.search(text) and len(words) <= 8:
-        return True
-    return bool(len(words) <= 4 and years and len(content) <= 1)
-
-
 # --------------------------------------------------------------------------- analysis
 
 
@@ -378,38 +315,6 @@ class QueryContext:
     municipalities: frozenset[str] = frozenset()
     # lower-cased acronym -> stemmed phrases it may stand for (see find_acronyms)
     acronyms: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
-
-
-_ACRONYM_DEF = re.compile(r"((?:[\wæøåÆØÅ-]+\s+){1,6})\(([A-ZÆØÅ]{2,6})\)")
-
-
-def find_acronyms(analyzer: Analyzer, definitions: Iterable[str], labels: Iterable[str]
-                  ) -> dict[str, tuple[tuple[str, ...], ...]]:
-    """Acronyms the report defines ("brukerstyrt personlig assistanse (BPA)") and the initials
-    of every run of 2-5 words in table labels ("Brukerstyrt personlig assistanse" -> bpa), each
-    mapped to the stems of its words. A question may use an acronym the report never prints."""
-    found: dict[str, list[tuple[str, ...]]] = {}
-
-    def add(acr: str, words: Sequence[str]) -> None:
-        stems = tuple(analyzer.stem(w) for w in words if w not in STOPWORDS)
-        if stems and stems not in found.setdefault(acr, []):
-            found[acr].append(stems)
-
-    for text in definitions:
-        for m in _ACRONYM_DEF.finditer(text):
-            words, acr = m.group(1).lower().split(), m.group(2).lower()
-            for skip_stop in (False, True):
-                ws = [w for w in words if not (skip_stop and w in STOPWORDS)]
-                if len(ws) >= len(acr) and "".join(w[0] for w in ws[-len(acr):]) == acr:
-                    add(acr, ws[-len(acr):])
-                    break
-    for label in labels:
-        words = [w for w in raw_tokens(label) if not w[:1].isdigit()]
-        for n in range(2, 6):
-            for i in range(len(words) - n + 1):
-                run = words[i : i + n]
-                add("".join(w[0] for w in run), run)
-    return {k: tuple(v[:3]) for k, v in found.items()}
 
 
 _DATE = re.compile(r"\b\d{1,2}\.\s?\d{1,2}\.\s?\d{4}\b|\b\d{1,2}\.\s+(?:januar|februar|mars|april|mai|juni|juli|"
@@ -531,105 +436,3 @@ def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
         other_entities=others,
         injection=injection,
     )
-
-
-_ROW_IN_ANSWER = re.compile(r"(?:rad|row)\s+«([^»]+)»")
-_TABLE_IN_ANSWER = re.compile(r"(?:Tabell|Table)\s+(\d+)")
-
-
-def _previous_turn(history: Sequence[Any] | None) -> tuple[str | None, str | None, int | None]:
-    """(previous question, previous answer's row label, previous answer's table) from history.
-
-    History items may be chat messages ({"role", "content"}), Answer objects, QueryAnalysis
-    objects or plain strings (earlier questions); the newest is last.
-    """
-    if not history:
-        return None, None, None
-    prev_q = prev_row = None
-    prev_table = None
-    for item in reversed(history):
-        if isinstance(item, Mapping):
-            role, content = item.get("role"), item.get("content")
-            if role == "assistant" and prev_q is None and prev_row is None and isinstance(content, str):
-                m = _ROW_IN_ANSWER.search(content)
-                prev_row = m.group(1) if m else None
-                t = _TABLE_IN_ANSWER.search(content)
-                prev_table = int(t.group(1)) if t else None
-            elif role == "user" and isinstance(content, str):
-                prev_q = content
-                break
-        elif isinstance(item, QueryAnalysis):
-            prev_q = item.text
-            break
-        elif hasattr(item, "question") and hasattr(item, "citations"):
-            prev_q = item.question
-            cites = item.citations
-            if cites and prev_row is None:
-                prev_row = cites[0].row
-                prev_table = cites[0].table
-            break
-        elif isinstance(item, str):
-            prev_q = item
-            break
-    return prev_q, prev_row, prev_table
-
-
-def analyze(question: str, ctx: QueryContext, history: Sequence[Any] | None = None) -> QueryAnalysis:
-    """Analyse a question; a follow-up takes what it leaves out from the previous turn."""
-    cur = analyze_one(question, ctx)
-    prev_q, prev_row, prev_table = _previous_turn(history)
-    if prev_q is None or not is_followup(cur.text, cur.content, cur.years):
-        return cur
-    # the previous question may itself have been a follow-up: resolve it first
-    earlier = list(history or [])
-    idx = max((i for i, h in enumerate(earlier) if (isinstance(h, Mapping) and h.get("role") == "user")
-               or isinstance(h, str | QueryAnalysis)), default=None)
-    prev = analyze(prev_q, ctx, earlier[:idx] if idx is not None else None)
-    new_terms = [t for t in cur.terms if t.stem not in {"og", "hva", "med", "and", "about"}]
-    dropped: list[str] = []
-    if new_terms:
-        # the new subject replaces the previous one: drop the previous row label's words
-        row_stems = set(ctx.analyzer.tokens(prev_row)) if prev_row else set()
-        subject = row_stems or {prev.terms[0].stem} if prev.terms else row_stems
-        kept = [t for t in prev.terms if t.stem not in subject and not (set(t.parts) & subject)]
-        dropped = [t.stem for t in prev.terms if t not in kept]
-        have = {t.stem for t in kept}
-        terms = kept + [t for t in new_terms if t.stem not in have]
-        merged_text = f"{cur.text} ({prev.text})"
-    else:
-        terms = list(prev.terms)
-        merged_text = prev.text
-        if cur.years:
-            old = [str(y) for y in prev.years]
-            for i, y in enumerate(cur.years):
-                if i < len(old):
-                    merged_text = merged_text.replace(old[i], str(y))
-                else:
-                    merged_text += f" {y}"
-    content = list(dict.fromkeys(x for t in terms for x in (t.stem, *t.parts)))
-    expansions = [x for x in dict.fromkeys(x for t in terms for alt in t.alts for x in alt) if x not in content]
-    years = cur.years or prev.years
-    compare = cur.compare or (prev.compare if (len(years) >= 2 or prev.compare == "budget") else None)
-    return replace(
-        prev,
-        question=question,
-        text=merged_text,
-        lang=cur.lang,
-        content=tuple(content),
-        expansions=tuple(expansions),
-        terms=tuple(terms),
-        table_ref=cur.table_ref if cur.table_ref is not None else prev.table_ref,
-        years=years,
-        price_year=cur.price_year or prev.price_year,
-        year_range=cur.year_range or (prev.year_range if not cur.years else None),
-        intents=prev.intents | cur.intents,
-        compare=compare,
-        direction=cur.direction or prev.direction,
-        other_entities=cur.other_entities,
-        followup=True,
-        injection=cur.injection,
-        prefer_table=prev_table,
-        dropped=tuple(dropped),
-    )
-
-

@@ -13,7 +13,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-
 from importlib import resources
 
 # --------------------------------------------------------------------------- cleaning

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.query import QueryContext, Synonyms, analyze, find_years, strip_injection
+from rag.conversation import analyze
+from rag.query import QueryContext, find_years, strip_injection
 from rag.text import Analyzer
+from rag.vocab import Synonyms
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +18,8 @@ def ctx() -> QueryContext:
 
 @pytest.mark.parametrize(
     ("q", "ref"),
-    [("Hva viser tabell 7?", 7), ("What does table 12 show?", 12), ("Tabell 1, netto driftsresultat", 1), ("Hei", None)],
+    [("Hva viser tabell 7?", "7"), ("What does table 12 show?", "12"), ("Tabell 1, netto driftsresultat", "1"),
+     ("Se tabell 4.7 for drift", "4.7"), ("Hei", None)],
 )
 def test_table_reference(ctx, q, ref):
     assert analyze(q, ctx).table_ref == ref
