@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ingest.numbers import parse_no_number
+
 TOLERANCE = 0.05  # absolute; the report prints at most 1-2 decimals
 _EPS = 1e-9  # float noise: 679.45 - 679.4 is 0.05000000000001137
 RECALL_KS = (4, 8)
@@ -43,14 +45,10 @@ def parse_number(value: Any) -> float | None:
         return None if math.isnan(number) else number
     if not isinstance(value, str):
         return None
-    text = _SPACES.sub("", value).rstrip("%")
-    if "." in text and "," in text:
+    text = _SPACES.sub(" ", value).strip().rstrip("%").strip()
+    if "." in text and "," in text or not _NUMBER_RE.match(text.replace(" ", "")):
         return None
-    m = _NUMBER_RE.match(text)
-    if not m:
-        return None
-    number = float(m.group(2).replace(",", "."))
-    return -number if m.group(1) and m.group(1) in _MINUS else number
+    return parse_no_number(text.replace(".", ","))
 
 
 def close(a: float, b: float, tolerance: float = TOLERANCE) -> bool:

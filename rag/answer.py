@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.numbers import format_no_number
 from ingest.records import Report, Table
 from rag.candidates import candidate_value
 from rag.corpus import Corpus
@@ -33,12 +34,6 @@ class Written:
     value_raw: str | None = None
     unit: str | None = None
     details: tuple[str, ...] = ()
-
-
-def format_number(value: float, decimals: int) -> str:
-    """Norwegian print form: -1878.6 -> '-1 878,6'."""
-    text = f"{abs(value):,.{decimals}f}".replace(",", " ").replace(".", ",")
-    return ("-" if value < 0 and text.strip("0, ") else "") + text
 
 
 def decimals_of(raw: str) -> int:
@@ -202,7 +197,7 @@ def write_diff(corpus: Corpus, a: int, b: int, lang: str) -> Written:
     ca, cb = corpus.columns[int(corpus.cell_col[a])], corpus.columns[int(corpus.cell_col[b])]
     raw_a, raw_b = corpus.cell_raw[a], corpus.cell_raw[b]
     value = float(corpus.cell_value[a] - corpus.cell_value[b])
-    raw = format_number(value, max(decimals_of(raw_a), decimals_of(raw_b)))
+    raw = format_no_number(value, max(decimals_of(raw_a), decimals_of(raw_b)))
     table = corpus.tables[ra.table].table
     unit = cell_unit(table, ra.row.label, raw_a)
     same_row = ra.index == rb.index and ra.table == rb.table

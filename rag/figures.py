@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.numbers import parse_no_number
+
 # A Norwegian number: digit groups of three after a space, decimal comma; a sign glued or spaced.
 _NUMBER = re.compile(
     r"(?<![\w,.\-/])(?P<sign>[-−–]\s?)?(?P<num>\d{1,3}(?:[ \u00a0]\d{3})+(?:,\d+)?|\d+(?:,\d+)?)(?![\w/]|,\d|\.\d)"
@@ -49,11 +51,6 @@ class Figure:
     window: str  # a few words either side
 
 
-def parse_number(raw: str) -> float:
-    text = raw.replace("\u00a0", " ").replace(" ", "").replace("−", "-").replace("–", "-")
-    return float(text.replace(",", "."))
-
-
 def unit_class_of(unit: str | None, after: str = "") -> str:
     u = (unit or "").lower()
     if u in ("%", "prosent", "prosentpoeng", "promille"):
@@ -89,9 +86,8 @@ def sentence_figures(text: str) -> list[Figure]:
             sign, start = "", m.start("num")  # "2019-2020": a range dash, not a minus
         num = m.group("num")
         raw = ("-" if sign else "") + num.replace("\u00a0", " ")
-        try:
-            value = parse_number(raw)
-        except ValueError:
+        value = parse_no_number(raw)
+        if value is None:
             continue
         um = _UNIT.match(text, end)
         unit = um.group("unit").strip() if um else None

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingest.numbers import format_no_number, parse_no_number
 from ingest.parse import parse_report
 from ingest.rowparse import numeric_runs, readings, tokenize
-from ingest.text import format_no_number, parse_no_number
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

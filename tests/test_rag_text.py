@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.text import format_no_number, parse_no_number
+from ingest.numbers import format_no_number, parse_no_number
 from rag.text import Analyzer, detect_language, join_numbers, raw_tokens
 
 

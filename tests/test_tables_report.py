@@ -712,7 +712,7 @@ def test_empty_cells(report: Report) -> None:
 
 
 def test_numeric_cells_parse_from_their_raw_text(report: Report) -> None:
-    from ingest.text import parse_no_number
+    from ingest.numbers import parse_no_number
 
     for t in report.tables:
         for r in t.rows:
