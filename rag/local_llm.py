@@ -17,36 +17,31 @@ It runs with 1 thread and no busy-waiting by default: on a 2-core machine shared
 that is far faster than 2 spinning threads (see `serve_local_llm`).
 
 `serve_local_llm` is the same server in the foreground, for a command line
-(``python -m rag.local_llm serve smollm2``). `timed_chat` sends one streamed chat completion and
-measures time to first token and tokens per second.
+(``python -m rag.local_llm serve smollm2``). The child process is run by rag/launcher.py.
 
 Nothing heavy happens at import; xllamacpp and httpx are imported inside the functions.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import importlib.util
 import json
 import os
-import queue
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+import click
+
+from rag.launcher import ChildServer, ChildServerError
 
 SMOLLM2 = "smollm2"
 QWEN_CODER = "qwen-coder-1.5b"
@@ -289,26 +284,7 @@ def serve_local_llm(
             signal.signal(signal.SIGTERM, previous)
 
 
-def _reap(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    """Stop a server child: close its stdin (it exits by itself), then SIGTERM, then SIGKILL."""
-    if proc.poll() is None and proc.stdin is not None:
-        with contextlib.suppress(OSError):
-            proc.stdin.close()
-    for action in (None, proc.terminate, proc.kill):
-        if proc.poll() is not None:
-            break
-        if action is not None:
-            with contextlib.suppress(OSError):
-                action()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=timeout_s)
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-
-
-class LocalLLMServer:
+class LocalLLMServer(ChildServer):
     """llama.cpp's OpenAI-compatible server for one GGUF, in a child process on loopback.
 
     ::
@@ -332,44 +308,25 @@ class LocalLLMServer:
         log_path: Path | None = None,
     ) -> None:
         self.gguf = Path(gguf)
-        self.port = port
-        self.host = host
-        self.threads = threads
-        self.batch_threads = batch_threads or threads
-        self.n_ctx = n_ctx
-        self.default_max_tokens = default_max_tokens
-        self.alias = alias
-        self.startup_timeout_s = startup_timeout_s
-        self.log_path = log_path
-        self.load_s: float | None = None  # process start to a healthy server
-        self._own_log = log_path is None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._root: str | None = None
-        self._finalizer: weakref.finalize | None = None
-
-    # -- properties
-
-    @property
-    def url(self) -> str:
-        """The server root, e.g. http://127.0.0.1:PORT (``/health``, ``/metrics``)."""
-        if self._root is None:
-            raise LocalLLMError("The local LLM server is not running.")
-        return self._root
+        self.options = ["--host", host, "--port", str(port or 0), "--threads", str(threads),
+                        "--batch-threads", str(batch_threads or threads), "--ctx", str(n_ctx),
+                        "--default-max-tokens", str(default_max_tokens), "--alias", alias]
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        super().__init__(
+            f"local LLM server for {self.gguf.name}", [], health_path="/health",
+            healthy=lambda body: json.loads(body or b"{}").get("status") == "ok",  # 503 while loading
+            ready_prefix=_READY, startup_timeout_s=startup_timeout_s, log_path=log_path, env=env, cwd=root,
+        )
 
     @property
     def base_url(self) -> str:
         """The OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1."""
-        return self.url + "/v1"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    # -- life cycle
+        try:
+            return self.url + "/v1"
+        except ChildServerError as exc:
+            raise LocalLLMError(str(exc)) from None
 
     def start(self) -> LocalLLMServer:
         if self.running:
@@ -377,205 +334,18 @@ class LocalLLMServer:
         self.gguf = find_gguf(self.gguf).resolve()  # a bundled model name or a path
         if importlib.util.find_spec("xllamacpp") is None:
             raise LocalLLMError("The local LLM server needs xllamacpp: install the project's `llm` extra.")
-        if self.log_path is None:
-            fd, name = tempfile.mkstemp(prefix="rapport-llm-", suffix=".log")
-            os.close(fd)
-            self.log_path = Path(name)
-        cmd = [
-            sys.executable,
-            "-m",
-            "rag.local_llm",
-            "_child",
-            str(self.gguf),
-            "--host",
-            self.host,
-            "--port",
-            str(self.port or 0),
-            "--threads",
-            str(self.threads),
-            "--batch-threads",
-            str(self.batch_threads),
-            "--ctx",
-            str(self.n_ctx),
-            "--default-max-tokens",
-            str(self.default_max_tokens),
-            "--alias",
-            self.alias,
-        ]
-        root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        t0 = time.perf_counter()
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=env,
-                cwd=root,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches the caller, which stops us
-            )
-        self._finalizer = weakref.finalize(self, _reap, self._proc)
+        self.cmd = [sys.executable, "-m", "rag.local_llm", "child", str(self.gguf), *self.options]
         try:
-            self._root = self._wait_ready(t0 + self.startup_timeout_s)
-        except BaseException:
-            self._own_log = False  # keep the log the error message points to
-            self.stop()
-            raise
-        self.load_s = time.perf_counter() - t0
+            super().start()
+        except ChildServerError as exc:
+            raise LocalLLMError(str(exc)) from None
         return self
-
-    def _wait_ready(self, deadline: float) -> str:
-        assert self._proc is not None and self._proc.stdout is not None
-        lines: queue.Queue[bytes] = queue.Queue()
-        stdout: IO[bytes] = self._proc.stdout
-
-        def read() -> None:
-            for line in iter(stdout.readline, b""):
-                lines.put(line)
-            lines.put(b"")
-
-        threading.Thread(target=read, name="local-llm-ready", daemon=True).start()
-        root: str | None = None
-        while root is None:
-            try:
-                line = lines.get(timeout=max(0.05, deadline - time.perf_counter()))
-            except queue.Empty:
-                raise LocalLLMError(
-                    self._failure(f"did not start within {self.startup_timeout_s:.0f} s")
-                ) from None
-            if not line:
-                self._proc.wait(timeout=5)
-                raise LocalLLMError(self._failure(f"exited with code {self._proc.returncode}"))
-            text = line.decode("utf-8", "replace").strip()
-            if text.startswith(_READY):
-                root = str(json.loads(text[len(_READY) :])["url"]).rstrip("/")
-        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-        while True:  # the server answers /health with 503 while the model loads
-            if self._proc.poll() is not None:
-                raise LocalLLMError(self._failure(f"exited with code {self._proc.returncode}"))
-            try:
-                with direct.open(root + "/health", timeout=2) as resp:
-                    if resp.status == 200 and json.loads(resp.read() or b"{}").get("status") == "ok":
-                        return root
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
-            if time.perf_counter() > deadline:
-                raise LocalLLMError(
-                    self._failure(f"did not answer /health within {self.startup_timeout_s:.0f} s")
-                )
-            time.sleep(0.1)
-
-    def _failure(self, what: str) -> str:
-        tail = ""
-        if self.log_path is not None and self.log_path.is_file():
-            with contextlib.suppress(OSError):
-                lines = self.log_path.read_text("utf-8", "replace").strip().splitlines()
-                errors = [x for x in lines[:-15] if x.startswith("error:")]  # ours, printed out of order
-                tail = "\n".join(errors + lines[-15:])
-        return f"The local LLM server for {self.gguf.name} {what}. Log {self.log_path}:\n{tail}"
-
-    def stop(self) -> None:
-        """Stop the server (idempotent); the log file is removed unless the caller chose it."""
-        if self._finalizer is not None:
-            self._finalizer()  # runs _reap once
-            self._finalizer = None
-        self._proc = None
-        self._root = None
-        if self._own_log and self.log_path is not None:
-            self.log_path.unlink(missing_ok=True)
-            self.log_path = None
-
-    def __enter__(self) -> LocalLLMServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-# --------------------------------------------------------------------------- measuring
-
-
-@dataclass(frozen=True)
-class ChatTiming:
-    text: str
-    first_token_s: float | None  # request sent to the first content token
-    total_s: float
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    prompt_per_s: float | None  # the server's prompt-processing speed
-    tokens_per_s: float | None  # the server's generation speed (after the first token)
-
-
-def timed_chat(
-    base_url: str,
-    messages: Sequence[dict[str, str]],
-    *,
-    model: str = "local",
-    max_tokens: int = 128,
-    temperature: float = 0.0,
-    timeout_s: float = 120.0,
-    extra: dict[str, Any] | None = None,
-) -> ChatTiming:
-    """One streamed chat completion against an OpenAI-compatible endpoint, timed. `extra` adds
-    request fields (llama.cpp: ``{"cache_prompt": False}`` times a cold prompt)."""
-    import httpx
-
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": list(messages),
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        **(extra or {}),
-    }
-    parts: list[str] = []
-    first: float | None = None
-    usage: dict[str, Any] = {}
-    timings: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    with httpx.stream(
-        "POST", base_url.rstrip("/") + "/chat/completions", json=body, timeout=timeout_s
-    ) as resp:
-        resp.raise_for_status()
-        for chunk in sse_payloads(resp.iter_lines()):
-            usage = chunk.get("usage") or usage
-            timings = chunk.get("timings") or timings
-            for choice in chunk.get("choices") or ():
-                piece = (choice.get("delta") or {}).get("content")
-                if piece:
-                    if first is None:
-                        first = time.perf_counter() - t0
-                    parts.append(piece)
-    total = time.perf_counter() - t0
-    return ChatTiming(
-        text="".join(parts),
-        first_token_s=first,
-        total_s=total,
-        prompt_tokens=usage.get("prompt_tokens", timings.get("prompt_n")),
-        completion_tokens=usage.get("completion_tokens", timings.get("predicted_n")),
-        prompt_per_s=timings.get("prompt_per_second"),
-        tokens_per_s=timings.get("predicted_per_second"),
-    )
-
-
-def sse_payloads(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """The JSON payloads of an OpenAI-style server-sent-event stream, up to ``data: [DONE]``."""
-    for line in lines:
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return
-        yield json.loads(data)
 
 
 # --------------------------------------------------------------------------- command line
 
 
-def _child(args: argparse.Namespace) -> None:
+def _child(gguf: str, options: dict[str, Any]) -> None:
     """The server process of LocalLLMServer: report the address on stdout once, log to stderr,
     stop when stdin closes (the parent stopped us or died) or on SIGTERM."""
     ready = os.fdopen(os.dup(1), "w")
@@ -595,49 +365,53 @@ def _child(args: argparse.Namespace) -> None:
         ready.write(_READY + json.dumps({"url": base_url.removesuffix("/v1")}) + "\n")
         ready.close()
 
-    serve_local_llm(Path(args.gguf), args.port, **_serve_options(args), on_ready=on_ready, stop=stop)
+    serve_local_llm(Path(gguf), **options, on_ready=on_ready, stop=stop)
 
 
-def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
-    """serve_local_llm's keyword options from the command line."""
-    return {"host": args.host, "threads": args.threads, "batch_threads": args.batch_threads, "n_ctx": args.ctx,
-            "default_max_tokens": args.default_max_tokens, "alias": args.alias}
+def _server_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--host", default="127.0.0.1"),
+        click.option("--port", type=int, default=None),
+        click.option("--threads", type=int, default=1, help="generation threads (1 is robust on a shared CPU)"),
+        click.option("--batch-threads", type=int, default=None, help="prompt threads (default: --threads)"),
+        click.option("--ctx", "n_ctx", type=int, default=2048),
+        click.option("--default-max-tokens", type=int, default=512, help="for requests that give no max_tokens"),
+        click.option("--alias", default="local"),
+    ]):
+        f = option(f)
+    return f
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m rag.local_llm", description="A local llama.cpp chat server."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("serve", "_child", "path"):
-        p = sub.add_parser(name)
-        p.add_argument("gguf", help=f"{' | '.join(MODEL_NAMES)} or a .gguf path")
-        if name == "path":
-            continue
-        p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=None)
-        p.add_argument(
-            "--threads", type=int, default=1, help="generation threads (1 is robust on a shared CPU)"
-        )
-        p.add_argument("--batch-threads", type=int, default=None, help="prompt threads (default: --threads)")
-        p.add_argument("--ctx", type=int, default=2048)
-        p.add_argument(
-            "--default-max-tokens", type=int, default=512, help="for requests that give no max_tokens"
-        )
-        p.add_argument("--alias", default="local")
-    args = parser.parse_args(argv)
+@click.group(help="A local llama.cpp chat server (python -m rag.local_llm).")
+def main() -> None:
+    pass
+
+
+@main.command(help="Serve a GGUF (smollm2 | qwen-coder-1.5b | a .gguf path) in the foreground.")
+@click.argument("gguf")
+@_server_options
+def serve(gguf: str, **options: Any) -> None:
     try:
-        if args.command == "path":
-            print(find_gguf(args.gguf))
-        elif args.command == "_child":
-            _child(args)
-        else:
-            serve_local_llm(args.gguf, args.port, **_serve_options(args))
+        serve_local_llm(gguf, **options)
     except LocalLLMError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command(help="Print the path of a model file (joining the Qwen parts once).")
+@click.argument("gguf")
+def path(gguf: str) -> None:
+    try:
+        click.echo(find_gguf(gguf))
+    except LocalLLMError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command(hidden=True)
+@click.argument("gguf")
+@_server_options
+def child(gguf: str, **options: Any) -> None:
+    _child(gguf, options)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
