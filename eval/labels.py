@@ -27,7 +27,8 @@ import numpy as np
 
 from rag.candidates import candidate_text, candidate_value
 from rag.corpus import Corpus
-from rag.features import CELL, DIFF, FIGURE, LEAD, SENTENCE, Candidates
+from rag.features import Candidates
+from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
 
 TOLERANCE = 0.051
 

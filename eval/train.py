@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.features import FEATURE_SET_VERSION, FEATURES, F
+from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
 SPLIT_DIR = Path(__file__).resolve().parent / "splits"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "rag" / "model"
@@ -119,7 +119,7 @@ def fit_family(family: str, examples: Sequence[Example], seed: int) -> Fitted:
     if family == "hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        m = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+        m = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
                                            l2_regularization=1.0, random_state=seed).fit(X, y)
         return Fitted(lambda Z: m.predict_proba(Z)[:, 1])
     if family == "logreg":

@@ -16,7 +16,7 @@ from rag.candidates import candidate_value
 from rag.corpus import Corpus
 from rag.decide import Decision
 from rag.engine import Engine, Scored
-from rag.features import CELL, DIFF, FIGURE, SENTENCE
+from rag.layout import CELL, DIFF, FIGURE, SENTENCE
 from rag.messages import t
 from rag.records import Alternative, Answer, Citation
 

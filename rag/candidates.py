@@ -6,11 +6,6 @@ import numpy as np
 
 from rag.corpus import Corpus
 from rag.features import (
-    CELL,
-    DIFF,
-    FIGURE,
-    LEAD,
-    SENTENCE,
     Candidates,
     QuestionContext,
     cell_features,
@@ -18,6 +13,7 @@ from rag.features import (
     lead_features,
     sentence_features,
 )
+from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
 from rag.pairs import pair_cells, pair_features
 
 
@@ -27,14 +23,14 @@ def all_candidates(q: QuestionContext, corpus: Corpus) -> Candidates:
     figs = np.arange(len(corpus.figures), dtype=np.int32)
     sents = np.arange(len(corpus.sentences), dtype=np.int32)
     leads = np.arange(len(corpus.leads), dtype=np.int32)
-    Xc = cell_features(q, corpus, cells)
+    Xc = cell_features(q, corpus, cells)  # cells are all cells, in order: row i is cell i
     pairs = pair_cells(corpus, cells, Xc)
     parts = [
         (CELL, cells, Xc),
         (FIGURE, figs, figure_features(q, corpus, figs)),
         (SENTENCE, sents, sentence_features(q, corpus, sents)),
         (LEAD, leads, lead_features(q, corpus, leads)),
-        (DIFF, np.arange(len(pairs), dtype=np.int32), pair_features(q, corpus, pairs)),
+        (DIFF, np.arange(len(pairs), dtype=np.int32), pair_features(q, corpus, pairs, Xc)),
     ]
     kind = np.concatenate([np.full(len(ref), k, np.int8) for k, ref, _ in parts])
     ref = np.concatenate([ref for _, ref, _ in parts])

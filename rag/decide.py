@@ -16,7 +16,7 @@ import numpy as np
 from rag.candidates import candidate_text, candidate_value
 from rag.corpus import Corpus
 from rag.engine import Engine, Scored
-from rag.features import CELL, DIFF, FIGURE, LEAD, SENTENCE
+from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
 from rag.ranker import confidence_row
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")

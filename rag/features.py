@@ -15,14 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.corpus import COLUMN_KINDS, Corpus
+from rag.corpus import Corpus
 from rag.figures import COUNT, FTE, MONEY, PER_CAPITA, PERCENT
-from rag.match import Credits, WeightedTerm, coverage, question_stem_set, unexplained_share
+from rag.layout import FEATURES, F
+from rag.match import Credits, WeightedTerm, coverage, question_stem_set
 from rag.query import QueryAnalysis
-
-FEATURE_SET_VERSION = "1"
-KINDS = ("cell", "figure", "sentence", "lead", "diff")
-CELL, FIGURE, SENTENCE, LEAD, DIFF = range(5)
+from rag.statics import statics
 
 _WHO = re.compile(r"^\s*(hvem|who)\b", re.I)
 _WHICH = re.compile(r"\b(hvilke[nt]?|which|hva heter|what is the name|what kind|hva slags|hva het)\b", re.I)
@@ -53,31 +51,6 @@ def question_unit(text: str) -> str | None:
         if pattern.search(text):
             return name
     return None
-
-
-FEATURES: tuple[str, ...] = (
-    # the question
-    "q_en", "q_wants_number", "q_who", "q_which", "q_when", "q_where", "q_overview",
-    "q_cmp_budget", "q_cmp_change", "q_cmp_than", "q_direction", "q_n_years", "q_total",
-    "q_unit_money", "q_unit_count", "q_unit_percent", "q_unit_fte", "q_unit_percap", "q_n_terms", "q_oov",
-    "q_table_ref",
-    # the candidate
-    "k_cell", "k_figure", "k_sentence", "k_lead", "k_diff",
-    "cov_all", "cov_primary", "cov_secondary", "cov_column", "cov_after", "missed_max", "extra_label",
-    "n_label_words", "dense_main", "dense_gap", "dense_rank", "dense_col", "bm25", "bm25_rank",
-    "year_match", "year_other", "year_latest", "table_has_year", "years_in_text", "report_year_match",
-    "report_latest", "c_unit_money", "c_unit_count", "c_unit_percent", "c_unit_fte", "c_unit_percap",
-    "unit_match", "unit_conflict",
-    *(f"col_{k}" for k in COLUMN_KINDS), "intent_match", "col_first", "col_last",
-    "is_total", "is_subtotal", "is_subrow", "has_section", "row_pos", "uncertain", "table_ref_match",
-    "log_value", "negative", "zero", "raw_percent",
-    "n_figures", "figure_pos", "has_proper", "has_number", "n_words",
-    "pair_same_row", "pair_year_change", "pair_actual_budget", "pair_order", "diff_positive", "direction_match",
-    "pair_same_kind", "counted_hit", "negated_hit", "q_price", "price_table", "clause_year_match", "has_name",
-    "key_credit", "strict_cov", "label_strict", "proper_missed",
-    "q_int_budget", "q_int_actual", "q_int_diff", "q_int_change", "q_int_percent",
-)
-F = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass
@@ -119,7 +92,7 @@ def _bm25(q: QuestionContext, corpus: Corpus, names: tuple[str, ...], k1: float 
     """BM25 of the question over the union of the named fields (term present or not)."""
     fields = [corpus.fields[n] for n in names]
     n = fields[0].n
-    lengths = np.asarray([sum(len(f.fields[i].whole) for f in fields) for i in range(n)], np.float32)
+    lengths = statics(corpus).lengths(corpus, names)
     avg = float(lengths.mean()) if n else 1.0
     norm = k1 * (1 - b + b * lengths / (avg or 1.0))
     score = np.zeros(n, np.float32)
@@ -144,6 +117,9 @@ def _years_match(years_list: list, asked: tuple[int, ...]) -> tuple[np.ndarray, 
     match = np.asarray([bool(set(y) & set(asked)) for y in years_list], np.float32)
     other = np.asarray([bool(y) and not set(y) & set(asked) for y in years_list], np.float32)
     return match, other
+
+
+_QUESTION_COLUMNS = np.asarray([i for i, name in enumerate(FEATURES) if name.startswith("q_")], np.int64)
 
 
 def question_row(q: QuestionContext) -> np.ndarray:
@@ -177,43 +153,54 @@ def question_row(q: QuestionContext) -> np.ndarray:
     return v
 
 
-def _unit_features(X: np.ndarray, units: list[str], q: QuestionContext) -> None:
-    u = np.asarray(units)
-    for name, unit in (("c_unit_money", MONEY), ("c_unit_count", COUNT), ("c_unit_percent", PERCENT),
-                       ("c_unit_fte", FTE), ("c_unit_percap", PER_CAPITA)):
-        X[:, F[name]] = u == unit
+def _unit_match(X: np.ndarray, units: np.ndarray, q: QuestionContext) -> None:
     if q.unit is not None:
-        X[:, F["unit_match"]] = u == q.unit
-        known = np.isin(u, [MONEY, COUNT, PERCENT, FTE, PER_CAPITA])
-        X[:, F["unit_conflict"]] = known & (u != q.unit)
+        X[:, F["unit_match"]] = units == q.unit
+        X[:, F["unit_conflict"]] = np.isin(units, [MONEY, COUNT, PERCENT, FTE, PER_CAPITA]) & (units != q.unit)
 
 
-def cell_unit(corpus: Corpus, row: int, col: int, raw: str) -> str:
-    """The unit of one cell: a percent-looking value or column, else the row's, else the table's."""
-    c = corpus.columns[col]
-    if "%" in raw or c.kind == "percent":
-        return PERCENT
-    r = corpus.rows[row]
-    if r.unit_class != "other":
-        return r.unit_class
-    table = corpus.tables[r.table].unit_class
-    if table != "other":
-        return table
-    return COUNT if "," not in raw else table  # a whole number in a table without a unit counts something
+def _start(static: np.ndarray, idx: np.ndarray, q: QuestionContext) -> np.ndarray:
+    """A copy of the static rows of these candidates with the question's own columns set."""
+    X = static[idx].copy()
+    qrow = question_row(q)
+    cols = _QUESTION_COLUMNS
+    X[:, cols] = qrow[cols]
+    return X
+
+
+def _dense_block(X: np.ndarray, dense: np.ndarray, idx: np.ndarray) -> None:
+    X[:, F["dense_main"]] = dense[idx]
+    X[:, F["dense_gap"]] = (dense.max() if dense.size else 0) - dense[idx]
+    X[:, F["dense_rank"]] = _rank_pct(dense)[idx]
+
+
+def _bm25_block(X: np.ndarray, bm: np.ndarray, idx: np.ndarray) -> None:
+    X[:, F["bm25"]] = (bm / (bm.max() or 1.0))[idx]
+    X[:, F["bm25_rank"]] = _rank_pct(bm)[idx]
+
+
+def _years(values: list, asked: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    match = np.asarray([bool(asked & y) for y in values], np.float32)
+    other = np.asarray([bool(y) and not asked & y for y in values], np.float32)
+    return match, other
+
+
+def _report_year(corpus: Corpus, reports: np.ndarray, asked: set[int]) -> np.ndarray:
+    years = np.asarray([r.meta.year if r.meta and r.meta.year else -1 for r in corpus.reports])
+    return np.isin(years[reports], list(asked)).astype(np.float32) if asked else np.zeros(len(reports), np.float32)
 
 
 def cell_features(q: QuestionContext, corpus: Corpus, cells: np.ndarray) -> np.ndarray:
     """Rows of X for these cell indexes."""
     a = q.analysis
+    st = statics(corpus)
+    X = _start(st.cells, cells, q)
     n = len(cells)
-    X = np.zeros((n, len(FEATURES)), np.float32)
-    X[:] = question_row(q)
-    X[:, F["k_cell"]] = 1
     if n == 0:
         return X
     rows = corpus.cell_row[cells]
     cols = corpus.cell_col[cells]
-    tables = np.asarray([corpus.rows[r].table for r in range(len(corpus.rows))], np.int32)[rows]
+    tables = st.row_table[rows]
     fields = {"label": rows, "section": rows, "caption": tables, "column": cols}
     cov, missed, _ = coverage(q.terms, q.credits, fields, n)
     X[:, F["cov_all"]] = cov
@@ -224,89 +211,45 @@ def cell_features(q: QuestionContext, corpus: Corpus, cells: np.ndarray) -> np.n
     X[:, F["counted_hit"]] = _credit_max(q, q.counted, {"label": rows, "column": cols}, n)
     _key_and_strict(q, fields, n, X)
     X[:, F["negated_hit"]] = _credit_max(q, q.negated, {"label": rows, "column": cols}, n)
-    label_fields = corpus.fields["label"].fields
-    extra = unexplained_share([label_fields[r].all for r in range(len(corpus.rows))], q.asked, corpus.idf)
-    X[:, F["extra_label"]] = extra[rows]
+    X[:, F["extra_label"]] = st.label_all.unexplained(q.asked)[rows]
     exact = {s for wt in q.terms for s in (*wt.stems, *wt.term.parts)}
-    strict = 1.0 - unexplained_share([label_fields[r].whole for r in range(len(corpus.rows))], exact, corpus.idf)
-    X[:, F["label_strict"]] = strict[rows]
-    X[:, F["n_label_words"]] = np.asarray([len(label_fields[r].whole) for r in rows], np.float32)
-    dense_rows = _dense(q, corpus.row_vecs)
-    X[:, F["dense_main"]] = dense_rows[rows]
-    X[:, F["dense_gap"]] = (dense_rows.max() if dense_rows.size else 0) - dense_rows[rows]
-    X[:, F["dense_rank"]] = _rank_pct(dense_rows)[rows]
+    X[:, F["label_strict"]] = 1.0 - st.label_whole.unexplained(exact)[rows]
+    _dense_block(X, _dense(q, corpus.row_vecs), rows)
     X[:, F["dense_col"]] = _dense(q, corpus.col_vecs)[cols]
-    bm = _bm25(q, corpus, ("label", "section"))
-    X[:, F["bm25"]] = (bm / (bm.max() or 1.0))[rows]
-    X[:, F["bm25_rank"]] = _rank_pct(bm)[rows]
-    col_years = [corpus.columns[c].years for c in cols]
-    match, other = _years_match(col_years, a.years)
-    X[:, F["year_match"]] = match
-    X[:, F["year_other"]] = other
-    latest_report = max((r.meta.year or 0 for r in corpus.reports if r.meta), default=0)
-    for i, (c, t) in enumerate(zip(cols, tables, strict=True)):
-        ti = corpus.tables[t]
-        col = corpus.columns[c]
-        report = corpus.reports[ti.report]
-        ryear = report.meta.year if report.meta else None
-        X[i, F["year_latest"]] = bool(col.years) and ti.latest_year in col.years
-        X[i, F["table_has_year"]] = bool(set(a.years) & ti.years)
-        X[i, F["report_year_match"]] = ryear in a.years if a.years else 0
-        X[i, F["report_latest"]] = (ryear or 0) >= latest_report
-        X[i, F[f"col_{col.kind}"]] = 1
-        X[i, F["col_first"]] = col.index == 0
-        X[i, F["col_last"]] = col.index == len(ti.table.columns) - 1
-        X[i, F["intent_match"]] = any(_INTENT_COLUMN.get(it) == col.kind for it in a.intents)
-        X[i, F["table_ref_match"]] = a.table_ref is not None and str(a.table_ref) == str(ti.table.cite_number)
-        X[i, F["price_table"]] = ti.fixed_prices
-    for i, r in enumerate(rows):
-        ri = corpus.rows[r]
-        X[i, F["is_total"]] = ri.is_total
-        X[i, F["is_subtotal"]] = ri.subtotal
-        X[i, F["is_subrow"]] = ri.subrow
-        X[i, F["has_section"]] = ri.row.section is not None
-        X[i, F["row_pos"]] = ri.index / max(1, len(corpus.tables[ri.table].table.rows) - 1)
-        X[i, F["uncertain"]] = ri.row.uncertain
-    values = corpus.cell_value[cells]
-    X[:, F["log_value"]] = np.log10(np.abs(values) + 1)
-    X[:, F["negative"]] = values < 0
-    X[:, F["zero"]] = values == 0
-    raws = [corpus.cell_raw[c] for c in cells]
-    X[:, F["raw_percent"]] = ["%" in r for r in raws]
-    _unit_features(X, [cell_unit(corpus, r, c, raw) for r, c, raw in zip(rows, cols, raws, strict=True)], q)
+    _bm25_block(X, _bm25(q, corpus, ("label", "section")), rows)
+    asked = set(a.years)
+    col_match, col_other = _years([set(c.years) for c in corpus.columns], asked)
+    X[:, F["year_match"]] = col_match[cols]
+    X[:, F["year_other"]] = col_other[cols]
+    if asked:
+        X[:, F["table_has_year"]] = np.asarray([bool(asked & t.years) for t in corpus.tables], np.float32)[tables]
+    X[:, F["report_year_match"]] = _report_year(corpus, np.asarray([t.report for t in corpus.tables])[tables], asked)
+    kinds = np.asarray([c.kind for c in corpus.columns])[cols]
+    wanted = [_INTENT_COLUMN[it] for it in a.intents if it in _INTENT_COLUMN]
+    if wanted:
+        X[:, F["intent_match"]] = np.isin(kinds, wanted)
+    if a.table_ref is not None:
+        ref = str(a.table_ref)
+        X[:, F["table_ref_match"]] = np.asarray([str(t.table.cite_number) == ref for t in corpus.tables])[tables]
+    _unit_match(X, st.cell_units[cells], q)
     return X
 
 
-def _sentence_common(q: QuestionContext, corpus: Corpus, X: np.ndarray, sents: np.ndarray) -> None:
-    a = q.analysis
-    dense = _dense(q, corpus.sent_vecs)
-    X[:, F["dense_main"]] = dense[sents]
-    X[:, F["dense_gap"]] = (dense.max() if dense.size else 0) - dense[sents]
-    X[:, F["dense_rank"]] = _rank_pct(dense)[sents]
-    bm = _bm25(q, corpus, ("sentence",))
-    X[:, F["bm25"]] = (bm / (bm.max() or 1.0))[sents]
-    X[:, F["bm25_rank"]] = _rank_pct(bm)[sents]
-    years = [tuple(corpus.sentences[s].years) for s in sents]
-    match, other = _years_match(years, a.years)
-    X[:, F["year_match"]] = match
-    X[:, F["year_other"]] = other
-    X[:, F["years_in_text"]] = [len(y) for y in years]
-    latest_report = max((r.meta.year or 0 for r in corpus.reports if r.meta), default=0)
-    for i, s in enumerate(sents):
-        info = corpus.sentences[s]
-        report = corpus.reports[info.report]
-        ryear = report.meta.year if report.meta else None
-        X[i, F["year_latest"]] = ryear in info.years
-        X[i, F["report_year_match"]] = ryear in a.years if a.years else 0
-        X[i, F["report_latest"]] = (ryear or 0) >= latest_report
-        X[i, F["n_words"]] = len(info.text.split())
+def _sentence_part(q: QuestionContext, corpus: Corpus, X: np.ndarray, sents: np.ndarray) -> None:
+    """What figures and sentences share: dense and BM25 of the sentence, its years, its report."""
+    _dense_block(X, _dense(q, corpus.sent_vecs), sents)
+    _bm25_block(X, _bm25(q, corpus, ("sentence",)), sents)
+    asked = set(q.analysis.years)
+    match, other = _years([s.years for s in corpus.sentences], asked)
+    X[:, F["year_match"]] = match[sents]
+    X[:, F["year_other"]] = other[sents]
+    X[:, F["report_year_match"]] = _report_year(corpus, np.asarray([s.report for s in corpus.sentences])[sents], asked)
 
 
 def figure_features(q: QuestionContext, corpus: Corpus, figs: np.ndarray) -> np.ndarray:
+    st = statics(corpus)
+    X = _start(st.figures, figs, q)
     n = len(figs)
-    X = np.zeros((n, len(FEATURES)), np.float32)
-    X[:] = question_row(q)
-    X[:, F["k_figure"]] = 1
     if n == 0:
         return X
     sents = corpus.figure_sentence[figs]
@@ -321,77 +264,44 @@ def figure_features(q: QuestionContext, corpus: Corpus, figs: np.ndarray) -> np.
     X[:, F["counted_hit"]] = _credit_max(q, q.counted, {"after": figs}, n)
     _key_and_strict(q, fields, n, X)
     X[:, F["negated_hit"]] = _credit_max(q, q.negated, {"clause": figs}, n)
-    _sentence_common(q, corpus, X, sents)
+    _sentence_part(q, corpus, X, sents)
     asked = set(q.analysis.years)
     if asked:
         X[:, F["clause_year_match"]] = [bool(asked & corpus.figure_clause_years[f]) for f in figs]
-    per_sentence: dict[int, list[int]] = {}
-    for f, s in zip(figs, sents, strict=True):
-        per_sentence.setdefault(int(s), []).append(int(f))
-    units = []
-    for i, f in enumerate(figs):
-        fig = corpus.figures[f]
-        units.append(fig.unit_class)
-        siblings = per_sentence[int(sents[i])]
-        X[i, F["n_figures"]] = len(siblings)
-        X[i, F["figure_pos"]] = siblings.index(int(f))
-        X[i, F["log_value"]] = np.log10(abs(fig.value) + 1)
-        X[i, F["negative"]] = fig.value < 0
-        X[i, F["raw_percent"]] = fig.unit_class == PERCENT
-    _unit_features(X, units, q)
+    _unit_match(X, st.figure_units[figs], q)
     return X
 
 
-_PROPER = re.compile(r"(?<=[\w,] )[A-ZÆØÅ][\wæøå-]+")
-_NAME = re.compile(r"\b[A-ZÆØÅ][a-zæøå]+(?:\s+[A-ZÆØÅ]\.)?\s+[A-ZÆØÅ][a-zæøå]+")
-
-
 def sentence_features(q: QuestionContext, corpus: Corpus, sents: np.ndarray) -> np.ndarray:
+    X = _start(statics(corpus).sentences, sents, q)
     n = len(sents)
-    X = np.zeros((n, len(FEATURES)), np.float32)
-    X[:] = question_row(q)
-    X[:, F["k_sentence"]] = 1
     if n == 0:
         return X
-    cov, missed, _ = coverage(q.terms, q.credits, {"sentence": sents, "heading": sents}, n)
-    _key_and_strict(q, {"sentence": sents, "heading": sents}, n, X)
+    fields = {"sentence": sents, "heading": sents}
+    cov, missed, _ = coverage(q.terms, q.credits, fields, n)
+    _key_and_strict(q, fields, n, X)
     X[:, F["cov_all"]] = cov
     X[:, F["missed_max"]] = missed
     X[:, F["cov_primary"]] = coverage(q.terms, q.credits, {"sentence": sents}, n)[0]
     X[:, F["cov_secondary"]] = coverage(q.terms, q.credits, {"heading": sents}, n)[0]
-    _sentence_common(q, corpus, X, sents)
-    for i, s in enumerate(sents):
-        text = corpus.sentences[s].text
-        X[i, F["has_proper"]] = bool(_PROPER.search(text))
-        X[i, F["has_name"]] = bool(_NAME.search(text))
-        X[i, F["has_number"]] = bool(re.search(r"\d", text))
+    _sentence_part(q, corpus, X, sents)
     return X
 
 
 def lead_features(q: QuestionContext, corpus: Corpus, leads: np.ndarray) -> np.ndarray:
+    X = _start(statics(corpus).leads, leads, q)
     n = len(leads)
-    X = np.zeros((n, len(FEATURES)), np.float32)
-    X[:] = question_row(q)
-    X[:, F["k_lead"]] = 1
     if n == 0:
         return X
     heading_cov = coverage(q.terms, q.credits, {"lead_heading": leads}, n)[0]
     _key_and_strict(q, {"lead_heading": leads}, n, X)
-    first = np.asarray([corpus.leads[i].sentences[0] for i in leads], np.int32)
-    text_cov = np.zeros(n, np.float32)
-    for j, i in enumerate(leads):
-        idx = np.asarray(corpus.leads[i].sentences, np.int32)
-        text_cov[j] = coverage(q.terms, q.credits, {"sentence": idx}, len(idx))[0].max()
+    # the lead's text covers the question as well as its best sentence does
+    sent_cov = coverage(q.terms, q.credits, {"sentence": np.arange(len(corpus.sentences))}, len(corpus.sentences))[0]
+    text_cov = np.asarray([sent_cov[list(corpus.leads[i].sentences)].max() for i in leads], np.float32)
     X[:, F["cov_all"]] = np.maximum(heading_cov, text_cov)
     X[:, F["cov_primary"]] = heading_cov
     X[:, F["cov_secondary"]] = text_cov
-    dense = _dense(q, corpus.lead_vecs)
-    X[:, F["dense_main"]] = dense[leads]
-    X[:, F["dense_gap"]] = (dense.max() if dense.size else 0) - dense[leads]
-    X[:, F["dense_rank"]] = _rank_pct(dense)[leads]
-    for j, i in enumerate(leads):
-        X[j, F["n_words"]] = len(corpus.leads[i].text.split())
-        X[j, F["years_in_text"]] = len(corpus.sentences[first[j]].years)
+    _dense_block(X, _dense(q, corpus.lead_vecs), leads)
     return X
 
 

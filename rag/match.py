@@ -206,16 +206,3 @@ def question_stem_set(terms: Sequence[WeightedTerm], credits: Credits) -> set[st
             out.add(s)
             out.update(credits.family(s))
     return out
-
-
-def unexplained_share(field_stems: Sequence[frozenset[str]], asked: set[str], idf: Mapping[str, float]) -> np.ndarray:
-    """Per field instance: the idf-weighted share of its words the question did not ask for
-    (a qualifier that makes a sub-row: «minoritetsspråklige» in «Barn i barnehage, minoritetsspråklige»)."""
-    out = np.zeros(len(field_stems), np.float32)
-    for i, stems in enumerate(field_stems):
-        words = [s for s in stems if not s.isdigit()]
-        if not words:
-            continue
-        tot = sum(idf.get(s, 1.0) for s in words)
-        out[i] = sum(idf.get(s, 1.0) for s in words if s not in asked) / tot if tot else 0.0
-    return out

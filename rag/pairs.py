@@ -13,8 +13,10 @@ import re
 import numpy as np
 
 from rag.corpus import Corpus
-from rag.features import DIFF, FEATURES, F, QuestionContext, cell_features
+from rag.features import QuestionContext, cell_features
+from rag.layout import DIFF, FEATURES, F
 from rag.match import coverage
+from rag.statics import statics
 
 TOP_ROWS = 6
 _YEARS = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -71,14 +73,18 @@ def pair_cells(corpus: Corpus, cells: np.ndarray, X: np.ndarray) -> list[tuple[i
     return sorted(pairs)
 
 
-def pair_features(q: QuestionContext, corpus: Corpus, pairs: list[tuple[int, int]]) -> np.ndarray:
+def pair_features(q: QuestionContext, corpus: Corpus, pairs: list[tuple[int, int]],
+                  cell_X: np.ndarray | None = None) -> np.ndarray:
+    """Features of each pair from its two cells' (``cell_X``: every cell's features, row i =
+    cell i; computed here when not given) and what only the pair has."""
     n = len(pairs)
     if n == 0:
         return np.zeros((0, len(FEATURES)), np.float32)
     a_idx = np.asarray([p[0] for p in pairs], np.int32)
     b_idx = np.asarray([p[1] for p in pairs], np.int32)
-    XA = cell_features(q, corpus, a_idx)
-    XB = cell_features(q, corpus, b_idx)
+    if cell_X is None:
+        cell_X = cell_features(q, corpus, np.arange(len(corpus.cell_value), dtype=np.int32))
+    XA, XB = cell_X[a_idx], cell_X[b_idx]
     X = (XA + XB) / 2
     X[:, F["k_cell"]] = 0
     X[:, F["k_diff"]] = 1
@@ -109,7 +115,7 @@ def pair_features(q: QuestionContext, corpus: Corpus, pairs: list[tuple[int, int
     # a comparison of two rows names both: their words together cover the question
     rows_a = corpus.cell_row[a_idx]
     rows_b = corpus.cell_row[b_idx]
-    table_of = np.asarray([r.table for r in corpus.rows], np.int32)
+    table_of = statics(corpus).row_table
     both = [("label", rows_a), ("section", rows_a), ("label", rows_b), ("section", rows_b),
             ("caption", table_of[rows_a]), ("column", corpus.cell_col[a_idx]), ("column", corpus.cell_col[b_idx])]
     X[:, F["cov_all"]] = coverage(q.terms, q.credits, both, n)[0]

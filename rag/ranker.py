@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.features import FEATURE_SET_VERSION, FEATURES, F
+from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
 MODEL_PACKAGE = "rag.model"
 CONFIDENCE_FEATURES: tuple[str, ...] = (

@@ -16,7 +16,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from ingest.parse import parse_report
 from ingest.pipeline import with_meta
-from rag.features import F
+from rag.layout import F
 from rag.service import Service, service_from_reports
 from rapport.settings import Settings
 

@@ -14,7 +14,7 @@ from ingest.pipeline import with_meta
 from rag.answer import write_answer
 from rag.decide import decide
 from rag.engine import Engine
-from rag.features import CELL, DIFF, FIGURE
+from rag.layout import CELL, DIFF, FIGURE
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from ingest.parse import parse_report
 from ingest.pipeline import with_meta
 from rag.candidates import candidate_value
 from rag.engine import Engine
-from rag.features import CELL, DIFF, FEATURES, FIGURE, Candidates, F
+from rag.features import Candidates
+from rag.layout import CELL, DIFF, FEATURES, FIGURE, F
 
 
 @pytest.fixture(scope="module")

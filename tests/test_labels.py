@@ -9,7 +9,7 @@ from fakes import fake_report
 from eval.labels import is_correct, resolve
 from rag.candidates import candidate_value
 from rag.engine import Engine
-from rag.features import CELL, FIGURE, LEAD, SENTENCE
+from rag.layout import CELL, FIGURE, LEAD, SENTENCE
 
 
 @pytest.fixture(scope="module")
