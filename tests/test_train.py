@@ -1,0 +1,89 @@
+"""Training: the pipeline on a tiny invented report, and the shipped model reproducing its card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fakes import fake_report
+
+from rag.engine import Engine
+from rag.ranker import CONFIDENCE_FEATURES, load_ranker
+
+
+def _items() -> list[dict]:
+    """Labeled questions about the invented report, in the eval schema."""
+    report = fake_report()
+    line = {text: i for i, text in enumerate(report.lines, 1)}
+
+    def at(prefix: str) -> int:
+        return next(i for text, i in line.items() if text.startswith(prefix))
+
+    base = {"unit": None, "source_quote": "", "lang": "no"}
+    items = []
+    for n, (q, number, table, row) in enumerate([
+        ("Hvor mange barnehageplasser var det i 2019?", 2550, 2, "Barnehageplasser"),
+        ("Barnehageplasser i 2018?", 2500, 2, "Barnehageplasser"),
+        ("Hvor mange elever gikk i grunnskolen i 2020?", 4150, 2, "Antall elever"),
+        ("Antall elever i 2019?", 4100, 2, "Antall elever"),
+        ("Hva var regnskapet for oppvekst?", 880.2, 1, "Oppvekst"),
+        ("Hva var budsjettet for helse og omsorg?", 850.0, 1, "Helse og omsorg"),
+        ("Hvor mange minoritetsspråklige elever var det i 2020?", 700, 2, "Elever i grunnskolen"),
+        ("Hva var netto driftsresultat i regnskapet?", -679.4, 1, "Netto driftsresultat"),
+    ]):
+        items.append({**base, "id": f"f{n}", "question": q, "kind": "table_cell", "answer_number": number,
+                      "table": table, "line": at(row)})
+    items.append({**base, "id": "u1", "question": "Hvor mange ble kremert i 2020?", "kind": "unanswerable",
+                  "answer_number": None, "table": None, "line": None})
+    return items
+
+
+@pytest.mark.slow
+def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -> None:
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("onnxmltools")
+    from eval.train import train
+
+    engine = Engine.from_reports([fake_report()])
+    items = _items()
+    card = train(engine, items * 3, items, tmp_path, seed=0, folds=3, families=("lgbm_rank",), echo=lambda s: None)
+    assert (tmp_path / "ranker.onnx").is_file() and (tmp_path / "model.json").is_file()
+    assert json.loads((tmp_path / "model.json").read_text())["scores"] == card["scores"]
+    ranker = load_ranker(tmp_path)
+    engine.ranker = ranker
+    scored = engine.score("Hvor mange barnehageplasser var det i 2019?")
+    best = int(scored.order[0])
+    assert float(engine.corpus.cell_value[int(scored.cands.ref[best])]) == 2550.0
+    assert 0.0 <= ranker.confidence(np.zeros(len(CONFIDENCE_FEATURES), np.float32)) <= 1.0
+    # the same data and seed give the same model
+    again = train(engine, items * 3, items, tmp_path / "again", seed=0, folds=3, families=("lgbm_rank",),
+                  echo=lambda s: None)
+    assert again["scores"] == card["scores"]
+    assert again["ranker"]["feature_importance"] == card["ranker"]["feature_importance"]
+    np.testing.assert_array_equal(load_ranker(tmp_path / "again").predict(scored.cands.X), ranker.predict(scored.cands.X))
+
+
+def test_the_shipped_model_matches_this_code() -> None:
+    ranker = load_ranker()
+    assert 0 < ranker.threshold <= ranker.sure <= 1
+    assert ranker.card["data"]["train"]["questions"] > 1000
+
+
+@pytest.mark.slow
+def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Score the dev split with the shipped ranker over a fresh index of the bundled report:
+    top-1 as the card says (the same features, model and data give the same number)."""
+    from eval.train import SPLIT_DIR, collect, load_items, top1
+    from ingest.pipeline import run_ingest
+    from rag.service import build_service
+    from rapport.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("dev-index"))
+    run_ingest(settings, progress=False)
+    service = build_service(settings)
+    examples = collect(service.engine, load_items(SPLIT_DIR / "dev.jsonl"), echo=lambda s: None)
+    ranker = service.engine.ranker
+    got = top1(examples, [ranker.predict(e.X) for e in examples])
+    assert got["all"] == pytest.approx(ranker.card["scores"]["dev_top1"]["all"], abs=0.005)
