@@ -591,12 +591,14 @@ def test_read_only_data_dir_ingest_fails_clearly_and_the_old_index_serves(
     reference = build_service(settings).ask(Q_PUPILS).to_json()
     SharedSystemClient.clear_system_cache()
     before = _tree_digest(backend.data_dir)
+    copies = tmp_path / "tmp"  # the children's temporary files (their private copies of the index)
+    copies.mkdir()
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [*as_reader, *rapport_cmd(), *args, "--data-dir", str(backend.data_dir)],
-            capture_output=True, text=True, env=cli_env(chroma_prefix, RAPPORT_EMBEDDING="hash"),
-            cwd=tmp_path, timeout=120,
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env=cli_env(chroma_prefix, RAPPORT_EMBEDDING="hash", TMPDIR=str(copies)),
         )  # fmt: skip
 
     _chmod_tree(backend.data_dir, writable=False)
@@ -615,6 +617,7 @@ def test_read_only_data_dir_ingest_fails_clearly_and_the_old_index_serves(
     assert {**answer, "latency_ms": 0} == {**reference, "latency_ms": 0}
     assert listed.returncode == 0 and listed.stdout.startswith("eksempel-2020\t"), listed.stdout + listed.stderr
     assert _tree_digest(backend.data_dir) == before
+    assert len(list(copies.glob("rapport-ro-*/chroma"))) == 2  # ask and reports each read a private copy
 
     SharedSystemClient.clear_system_cache()
     _assert_still_serving(settings, old)
