@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -71,6 +72,8 @@ def make_client(data_dir: Path, chroma_url: str | None = None, read_only: bool =
         # read-only index (a few MB), never touching the original.
         copy = Path(tempfile.mkdtemp(prefix="rapport-ro-")) / "chroma"
         shutil.copytree(path, copy)
+        for copied in [copy, *copy.rglob("*")]:  # copytree keeps the original's read-only modes
+            copied.chmod(copied.stat().st_mode | stat.S_IWUSR)
         log.info("index in %s is read-only: serving a copy in %s", path, copy)
         path = copy
     path.mkdir(parents=True, exist_ok=True)

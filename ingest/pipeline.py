@@ -100,7 +100,7 @@ def make_cached_embeddings(settings: Settings) -> Any:
     return CachedEmbeddings(inner, settings.data_dir / "embed-cache.sqlite3")
 
 
-def _client(settings: Settings) -> Any:
+def _client(settings: Settings, read_only: bool = False) -> Any:
     from ingest.chroma import make_client
 
     if settings.chroma_url is None:
@@ -109,7 +109,7 @@ def _client(settings: Settings) -> Any:
         except OSError as exc:
             raise IngestError(f"Cannot create the data directory {settings.data_dir}: {exc.strerror or exc}.") from None
     try:
-        return make_client(settings.data_dir, settings.chroma_url)
+        return make_client(settings.data_dir, settings.chroma_url, read_only=read_only)
     except Exception as exc:  # a server that is down, a bad URL, an unwritable directory
         raise IngestError(f"Cannot open the index store ({settings.chroma_url or settings.data_dir}): {exc}") from None
 
@@ -290,7 +290,8 @@ def remove_report(settings: Settings, report_id: str) -> Any:
 
 
 def list_reports(settings: Settings) -> list[Any]:
-    """The reports of the active index (ReportInfo), or [] when there is none."""
+    """The reports of the active index (ReportInfo), or [] when there is none. Only reads: works
+    on an index the user may not write (a read-only mount)."""
     from ingest.store import open_active
 
-    return list(getattr(open_active(_client(settings), settings.collection_prefix), "reports", ()))
+    return list(getattr(open_active(_client(settings, read_only=True), settings.collection_prefix), "reports", ()))

@@ -335,14 +335,37 @@ def build_index(
         delete_build(client, name)
         return _settled_reuse(client, prefix, theirs)
 
-    write_pointer(client, prefix, name, fingerprint)
-    winner, _ = settle(client, prefix, STALE_BUILD_GRACE_S)
+    try:
+        write_pointer(client, prefix, name, fingerprint)
+    except BaseException:
+        _drop_unswitched(client, prefix, name)
+        raise
+    try:
+        winner, _ = settle(client, prefix, STALE_BUILD_GRACE_S)
+    except Exception:
+        # the pointer names the new build, so it serves: failing to remove the older builds does
+        # not fail the build (a later build removes them)
+        log.warning("switched to index build %s but could not remove older builds", name, exc_info=True)
+        return _info_from(name, meta, reused=False)
     if winner is None:
         raise RuntimeError(f"Index collection {name!r} was deleted while switching to it; run the ingest again.")
     if winner[0] == name:
         return _info_from(name, meta, reused=False)
     log.warning("a newer build finished at the same time: %s serves, %s was dropped", winner[0], name)
     return _info_from(winner[0], winner[2], reused=True)
+
+
+def _drop_unswitched(client: ClientAPI, prefix: str, name: str) -> None:
+    """After a failed pointer write: delete our complete build unless the pointer names it (the
+    write may have landed after all). Left lying around, the next settle would make it the
+    winner and serve a build whose ingest was reported as failed."""
+    try:
+        pointer = read_pointer(client, prefix)
+        if pointer is None or pointer["collection"] != name:
+            delete_build(client, name)
+            settle(client, prefix, STALE_BUILD_GRACE_S)  # another process may have pointed at it meanwhile
+    except Exception:  # keep the original error
+        log.warning("could not delete index build %s after a failed switch", name, exc_info=True)
 
 
 def _settled_reuse(client: ClientAPI, prefix: str, active: IndexInfo) -> IndexInfo:

@@ -258,6 +258,12 @@ def cli_env(prefix: str | None = None, **extra: str) -> dict[str, str]:
 #   processes start their ingest at the same moment (imports take a second or two);
 # * if RAPPORT_TEST_HOLD_AT=K and RAPPORT_TEST_HOLD_FILE are set, after embedding batch K it
 #   prints "holding" and waits for that file: the build stays half-way until the test says so.
+# The pipeline embeds everything first and only then writes the build collection in batches of
+# Collection.add; the write phase is observable the same way:
+# * every Collection.add prints "add N COUNT" (COUNT records are now in Chroma) and then sleeps
+#   RAPPORT_TEST_ADD_DELAY seconds;
+# * with RAPPORT_TEST_HOLD_ADD_AT=K (and RAPPORT_TEST_HOLD_FILE) it prints "holding" after add K
+#   and waits for that file.
 SLOW_INGEST_DRIVER = r"""
 import os, sys, time
 from pathlib import Path
@@ -285,6 +291,30 @@ def _slow(self, texts):
 
 
 embeddings.CachedEmbeddings.embed_documents = _slow
+
+from chromadb.api.models.Collection import Collection
+
+_original_add = Collection.add
+_add_delay = float(os.environ.get("RAPPORT_TEST_ADD_DELAY", "0"))
+_adds = 0
+_hold_add_at = int(os.environ.get("RAPPORT_TEST_HOLD_ADD_AT", "0"))
+
+
+def _slow_add(self, *args, **kwargs):
+    global _adds
+    out = _original_add(self, *args, **kwargs)
+    _adds += 1
+    ids = kwargs["ids"] if "ids" in kwargs else args[0]
+    print(f"add {_adds} {len(ids)}", flush=True)
+    time.sleep(_add_delay)
+    if _adds == _hold_add_at and _hold:
+        print("holding", flush=True)
+        while not Path(_hold).exists():
+            time.sleep(0.005)
+    return out
+
+
+Collection.add = _slow_add
 _go = os.environ.get("RAPPORT_TEST_GO_FILE")
 if _go:
     print("ready", flush=True)
@@ -298,5 +328,6 @@ main(sys.argv[1:], prog_name="rapport")
 
 
 def slow_ingest_cmd(*args: str) -> list[str]:
-    """argv for `rapport ingest ARGS` with the slowed, observable embedding of SLOW_INGEST_DRIVER."""
+    """argv for `rapport ingest ARGS` with the slowed, observable embedding and writing of
+    SLOW_INGEST_DRIVER."""
     return [sys.executable, "-c", SLOW_INGEST_DRIVER, "ingest", "--no-progress", *args]
