@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
+import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from time import monotonic, sleep
 from typing import Any
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +169,66 @@ def new_collection(client: ClientAPI, prefix: str, fingerprint: str, meta: dict[
             )
         created_ms += 1
     raise RuntimeError(f"Could not find a free collection name for prefix {prefix!r}")
+
+
+# -- one writer at a time --------------------------------------------------------------------
+
+LOCK_SUFFIX = "--lock"
+LOCK_WAIT_S = 900.0  # how long an ingest waits for another one to finish
+
+
+class IndexBusyError(RuntimeError):
+    """Another ingest holds the index for longer than we wait."""
+
+
+def _lock_is_stale(meta: Mapping[str, Any]) -> bool:
+    """The holder crashed: same host and its process is gone, or it is older than the grace period."""
+    age_s = time.time() - float(meta.get("since_ms", 0)) / 1000.0
+    if age_s > STALE_BUILD_GRACE_S:
+        return True
+    if meta.get("host") == socket.gethostname():
+        pid = int(meta.get("pid", 0) or 0)
+        if pid <= 0:
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+@contextlib.contextmanager
+def build_lock(client: ClientAPI, prefix: str, wait_s: float = LOCK_WAIT_S, poll_s: float = 0.2) -> Iterator[None]:
+    """Hold the index of this prefix for one read-modify-write (add, remove or upgrade a report),
+    so two ingests of different reports never drop one another's report. The lock is a collection
+    in Chroma (creating it is atomic); a crashed holder's lock is broken (same host: its process
+    is gone; otherwise after the grace period)."""
+    name = prefix + LOCK_SUFFIX
+    meta = {"host": socket.gethostname(), "pid": os.getpid(), "since_ms": int(time.time() * 1000)}
+    deadline = monotonic() + wait_s
+    while True:
+        try:
+            client.create_collection(name, metadata=meta, embedding_function=None)
+            break
+        except ChromaError:
+            try:
+                holder = client.get_collection(name, embedding_function=None).metadata or {}
+            except NotFoundError:
+                continue  # released meanwhile: try again at once
+            if _lock_is_stale(holder):
+                log.warning("breaking the stale ingest lock of %r held by %s", prefix, dict(holder))
+                delete_build(client, name)
+                continue
+            if monotonic() > deadline:
+                raise IndexBusyError(
+                    f"Another ingest is changing this index (since {time.ctime(float(holder.get('since_ms', 0)) / 1000)}, "
+                    f"pid {holder.get('pid')} on {holder.get('host')}); try again when it has finished."
+                ) from None
+            sleep(poll_s)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            delete_build(client, name)

@@ -9,8 +9,9 @@ vectors of unchanged units are copied, so adding a report only embeds the new on
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,18 @@ def make_cached_embeddings(settings: Settings) -> Any:
     except ValueError as exc:
         raise IngestError(str(exc)) from None
     return CachedEmbeddings(inner, settings.data_dir / "embed-cache.sqlite3")
+
+
+@contextlib.contextmanager
+def _locked(client: Any, settings: Settings) -> Iterator[None]:
+    """The index's writer lock (ingest/builds.py); waiting too long is an IngestError."""
+    from ingest.builds import IndexBusyError, build_lock
+
+    try:
+        with build_lock(client, settings.collection_prefix):
+            yield
+    except IndexBusyError as exc:
+        raise IngestError(str(exc)) from None
 
 
 def _client(settings: Settings, read_only: bool = False) -> Any:
@@ -211,16 +224,14 @@ def run_ingest(
     embeddings = make_cached_embeddings(settings)
     client = _client(settings)
     versions = running_versions(embeddings.model_id)
-    try:
-        existing, reusable = _current(client, settings, versions)
-    except ConnectionError as exc:
-        raise IngestError(str(exc)) from None
-    kept = [r for r in existing if r.meta and r.meta.id != report.meta.id and r.source_sha256 != report.source_sha256]
-    reports = [*kept, report]
     bar, callback = _progress(progress, "Indekserer")
     try:
-        info, n_units, embedded = _build(settings, client, reports, reusable, embeddings, callback, force)
-    except ConnectionError as exc:
+        with _locked(client, settings):  # one writer at a time: no report of another ingest is dropped
+            existing, reusable = _current(client, settings, versions)
+            kept = [r for r in existing
+                    if r.meta and r.meta.id != report.meta.id and r.source_sha256 != report.source_sha256]
+            info, n_units, embedded = _build(settings, client, [*kept, report], reusable, embeddings, callback, force)
+    except (ConnectionError, IngestError) as exc:
         raise IngestError(str(exc)) from None
     except Exception as exc:  # chromadb raises its own error types for a full disk or a read-only store
         raise IngestError(f"Building the index failed; the previous index (if any) still serves. Cause: {exc}") from None
@@ -257,10 +268,11 @@ def upgrade_index(settings: Settings, progress: bool | Callable[[int, int], None
     if open_active(client, settings.collection_prefix) is None:
         raise IngestError(f"No index in {settings.chroma_url or settings.data_dir}: nothing to upgrade.")
     embeddings = make_cached_embeddings(settings)
-    existing, reusable = _current(client, settings, running_versions(embeddings.model_id))
     bar, callback = _progress(progress, "Indekserer")
     try:
-        info, _, _ = _build(settings, client, existing, reusable, embeddings, callback, False)
+        with _locked(client, settings):
+            existing, reusable = _current(client, settings, running_versions(embeddings.model_id))
+            info, _, _ = _build(settings, client, existing, reusable, embeddings, callback, False)
     finally:
         if bar is not None:
             bar.close()
@@ -283,9 +295,12 @@ def remove_report(settings: Settings, report_id: str) -> Any:
         raise IngestError(f"{report_id!r} is the only report in the index; add another before removing it.")
     embeddings = make_cached_embeddings(settings)
     versions = running_versions(embeddings.model_id)
-    existing, reusable = _current(client, settings, versions)
-    reports = [r for r in existing if r.meta and r.meta.id != report_id]
-    new_info, _, _ = _build(settings, client, reports, reusable, embeddings, None, False)
+    with _locked(client, settings):
+        existing, reusable = _current(client, settings, versions)
+        reports = [r for r in existing if r.meta and r.meta.id != report_id]
+        if len(reports) == len(existing):
+            raise IngestError(f"No report {report_id!r} in the index any more (another ingest removed it).")
+        new_info, _, _ = _build(settings, client, reports, reusable, embeddings, None, False)
     return new_info
 
 

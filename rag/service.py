@@ -139,7 +139,13 @@ class Service:
         with self._lock:
             if active == self._loaded.build:
                 return False
-            fresh = self._reload()
+            try:
+                fresh = self._reload()
+            except Exception:  # replaced again or gone meanwhile: keep serving, look again next time
+                log.warning("could not load the new index build %s; still serving %s", active, self._loaded.build,
+                            exc_info=True)
+                self._checked = 0.0
+                return False
             self._loaded = fresh  # one assignment: a running answer keeps the engine it started with
             log.info("switched to index build %s", fresh.build)
             return True
@@ -274,12 +280,15 @@ def service_from_reports(settings: Settings, reports: Sequence[Any], vectors: di
 
 
 def _hint(settings: Settings) -> str:
+    if settings.chroma_url:
+        return f"rapport ingest --chroma-url {settings.chroma_url}"
     flag = f" --data-dir {settings.data_dir}" if str(settings.data_dir) != "rapport-data" else ""
     return f"rapport ingest{flag}"
 
 
 def build_service(settings: Settings, *, ingest_missing: bool = False,
-                  progress: Callable[[int, int], None] | None = None, require_model: bool = True) -> Service:
+                  progress: Callable[[int, int], None] | None = None, require_model: bool = True,
+                  check_every_s: float = 2.0) -> Service:
     """The real service over the index in settings (data dir or Chroma server)."""
     from ingest.chroma import make_client
     from ingest.pipeline import IngestError, run_ingest, running_versions
@@ -332,7 +341,7 @@ def build_service(settings: Settings, *, ingest_missing: bool = False,
 
     loaded = reload()
     llm_writer = _llm_writer(settings) if settings.mode == "llm" else None
-    service = Service(settings, loaded, reload, lambda: active_name(client, prefix), llm_writer)
+    service = Service(settings, loaded, reload, lambda: active_name(client, prefix), llm_writer, check_every_s)
     if llm_writer is not None and getattr(llm_writer, "server", None) is not None:
         service._local_llm = llm_writer.server  # type: ignore[attr-defined]  # lives as long as the service
     return service
