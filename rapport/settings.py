@@ -49,6 +49,7 @@ class Settings:
     auth_user: str | None = None
     auth_password: str | None = field(default=None, repr=False)
     concurrency_limit: int = 8
+    queue_size: int = 64  # questions waiting per instance; beyond it the chat answers «busy»
 
     @property
     def source_path(self) -> Path:
