@@ -1,8 +1,8 @@
 """A small bar chart of one table row: the row over the years, or budget against accounts.
 
 `row_series(table, row, column)` picks the cells that belong together with the cited column:
-the same column name in other years ("2019", "2020"; "Antall plasser 2019", "Antall plasser
-2020"), or, when there is no such series, the budget and accounts columns. Difference and
+the same column name in other years ("2018", "2019"; "Antall plasser 2018", "Antall plasser
+2019"), or, when there is no such series, the budget and accounts columns. Difference and
 change columns are never charted. `chart_html(series, lang)` draws it as an SVG image (a data
 URI, so the chat's HTML sanitiser keeps it) with a plain-text description as its alt text. No
 script, no network: the chart is a picture of printed numbers, each labelled as printed.

@@ -240,28 +240,13 @@ class ChatPart:
             yield self.messages(turns, lang, staff), turns, skip, skip
             return
         reports = None if not report or report == "*" else [report]
-        shown = ""
         answer: Answer | None = None
         note = None
         try:
             if streams_llm(service, getattr(self.settings, "mode", "extractive")):
-                final = None
-                for event in service.stream(question, history_for(turns), reports=reports):
-                    if getattr(event, "kind", None) == "final":
-                        final = event
-                        break
-                    text = getattr(event, "text", "") if getattr(event, "kind", None) == "delta" else ""
-                    if isinstance(text, str) and text:
-                        shown += text
-                        if shown.strip():
-                            msgs = self.pending_messages(turns, _shown(question), lang, staff)
-                            msgs[-1] = {"role": "assistant", "content": render.streaming_html(shown)}
-                            yield msgs, skip, skip, skip
-                            if self.stream_delay_s:
-                                time.sleep(self.stream_delay_s)
-                answer = getattr(final, "answer", None)
-                if shown.strip() and getattr(final, "replaces", False) and answer is not None and answer.citations:
-                    note = REPLACED_NOTE["en" if answer.lang == "en" else "no"]
+                state: dict[str, Any] = {}
+                yield from self._stream(service, question, turns, reports, lang, staff, state)
+                answer, note = state.get("answer"), state.get("note")
             else:
                 answer = service.ask(question, history_for(turns), reports=reports)
         except Exception:
@@ -281,6 +266,38 @@ class ChatPart:
             log.exception("showing the answer to %r failed", question[:200])
             turns.append(ChatTurn(next(_TICKETS), _shown(question), notice="error_service"))
             yield self.messages(turns[-MAX_TURNS:], lang, staff), turns[-MAX_TURNS:], skip, skip
+
+    def _stream(self, service: Any, question: str, turns: list[ChatTurn], reports: list[str] | None, lang: str,
+                staff: bool, state: dict[str, Any]) -> Iterator[tuple]:
+        """LLM mode: the model's guarded text as it arrives; the final answer goes into `state`
+        (with a note when it replaces text already shown). The service's stream is closed when
+        the browser goes away mid-answer, which stops the model."""
+        skip = gr.skip()
+        shown = ""
+        events = service.stream(question, history_for(turns), reports=reports)
+        try:
+            for event in events:
+                kind = getattr(event, "kind", None)
+                if kind == "final":
+                    answer = getattr(event, "answer", None)
+                    state["answer"] = answer
+                    if (shown.strip() and getattr(event, "replaces", False) and isinstance(answer, Answer)
+                            and answer.citations):
+                        state["note"] = REPLACED_NOTE["en" if answer.lang == "en" else "no"]
+                    return
+                text = getattr(event, "text", "") if kind == "delta" else ""
+                if isinstance(text, str) and text:
+                    shown += text
+                    if shown.strip():
+                        msgs = self.pending_messages(turns, _shown(question), lang, staff)
+                        msgs[-1] = {"role": "assistant", "content": render.streaming_html(shown)}
+                        yield msgs, skip, skip, skip
+                        if self.stream_delay_s:
+                            time.sleep(self.stream_delay_s)
+        finally:
+            close = getattr(events, "close", None)
+            if callable(close):
+                close()
 
     def new_conversation(self, lang: str) -> tuple:
         lang = norm_lang(lang)

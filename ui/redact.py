@@ -45,8 +45,8 @@ def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:
 
 def redact(text: object, secrets: Iterable[str] = ()) -> str:
     """`text` fit to show a user: no URL, credential or file path."""
-    out = redact_secrets(str(text), secrets)
-    out = _URL.sub(URL_MARK, out)
+    out = _URL.sub(URL_MARK, str(text))
+    out = redact_secrets(out, secrets)
     out = _WINDOWS_PATH.sub(PATH_MARK, out)
     out = _POSIX_PATH.sub(PATH_MARK, out)
     return out

@@ -65,7 +65,7 @@ def chapter_short(chapter: str | None, lang: object = None) -> str | None:
 
 
 def chip_label(citation: Citation, lang: object = None, staff: bool = False) -> str:
-    """Plain text naming what a citation points at: «Tabell 10 · Netto driftsresultat · 2020»
+    """Plain text naming what a citation points at: «Tabell 7 · Driftsinntekter · 2019»
     for a table fact, «Kapittel 02 · side 12» for prose (the report's title comes separately)."""
     if citation.table is not None or citation.row is not None:
         table = f"{t('table', lang)} {citation.table}" if citation.table else t("table", lang)
@@ -78,7 +78,7 @@ def chip_label(citation: Citation, lang: object = None, staff: bool = False) -> 
 
 
 def source_line(citation: Citation, lang: object = None, staff: bool = False) -> str:
-    """One compact line: «Kilde: Årsrapport 2020, Eksempel kommune · Tabell 1 · side 4»."""
+    """One compact line: «Kilde: Årsrapport 2019, Eksempel kommune · Tabell 1 · side 4»."""
     parts = [citation.report_title]
     if citation.table is not None or citation.row is not None:
         parts.append(f"{t('table', lang)} {citation.table}" if citation.table else t("table", lang))
@@ -118,7 +118,7 @@ def figure_parts(answer: Answer) -> tuple[str, str | None] | None:
 
 
 def figure_text(answer: Answer) -> str | None:
-    """'-679,4 mill. kr' (the number as printed, then its unit)."""
+    """'-12,5 mill. kr' (the number as printed, then its unit)."""
     parts = figure_parts(answer)
     if parts is None:
         return None

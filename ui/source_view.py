@@ -166,7 +166,7 @@ def render_table_html(
         if row.uncertain:
             classes.append("row-uncertain")
         cls = f' class="{" ".join(classes)}"' if classes else ""
-        tip = f' title="{esc(t("uncertain", lang) + (": " + row.reason if row.reason else ""))}"' if row.uncertain else ""
+        tip = f' title="{esc(t("row_uncertain", lang) + (": " + row.reason if row.reason else ""))}"' if row.uncertain else ""
         out.append(f'<tr{cls}{tip}><th scope="row">{esc(row.label)}')
         if row.footnotes:
             out.append(f'<sup class="fn">{esc(",".join(row.footnotes))}</sup>')
@@ -196,7 +196,7 @@ def render_table_html(
 
 def cell_citation_text(table: Table, row: Row, column: str, lang: object = None, report: Report | None = None,
                        title: str | None = None) -> str:
-    """One line to paste elsewhere: '-679,4 mill. kr — Årsrapport …, Tabell 1, rad «…», kolonne «…», linje 350'."""
+    """One line to paste elsewhere: '-12,5 mill. kr — Årsrapport …, Tabell 1, rad «…», kolonne «…», linje 350'."""
     cell = row.cell(column)
     raw = cell.raw if cell is not None and cell.raw else "–"
     unit = (table.unit or "").strip()
