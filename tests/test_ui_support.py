@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from ingest.records import Cell, Chapter, Footnote, Passage, Report, ReportMeta, Row, Table
@@ -20,6 +21,7 @@ REPORT_ID = "eksempel-2020"
 REPORT_TITLE = "Årsrapport 2020, Eksempel kommune"
 COLS_1 = ("Budsjett 2020", "Regnskap 2020", "Differanse 2020")
 COLS_47 = ("2018", "2019", "2020")
+COLS_48 = ("2013", "2014", "2015", "2016", "2017", "2018", "2019", "2020")  # wider than a phone
 PAGE_STARTS = (1, 150, 300, 370)  # line 350 is on page 3
 
 
@@ -53,7 +55,9 @@ def make_report(report_id: str = REPORT_ID, municipality: str = "Eksempel kommun
         _row("Andel elever med spesialundervisning", 365, ("7,1 %", "7,4 %", "7,8 %"), COLS_47),
         _row("Barnehageplasser", 366, ("2 500", "2 550", "2 590"), COLS_47),
     )
-    for r in (*rows1, *rows47):
+    rows48 = tuple(_row(f"Tjeneste {i}", 369 + i, tuple(f"{100 * i + y:,}".replace(",", " ") + ",5" for y in range(8)),
+                        COLS_48) for i in range(1, 31))  # lines 370..399, taller than a phone
+    for r in (*rows1, *rows47, *rows48):
         lines[r.lines[0] - 1] = r.source
     lines[315] = "Tabell 1 viser hovedoversikten for drift med budsjettavvik"
     lines[361] = "Tabell 4.7 viser nøkkeltall for skole"
@@ -63,11 +67,13 @@ def make_report(report_id: str = REPORT_ID, municipality: str = "Eksempel kommun
                    label_header="DRIFTSBUDSJETT")
     table47 = Table(number="4.7", caption="Tabell 4.7 viser nøkkeltall for skole", unit=None, columns=COLS_47,
                     rows=rows47, lines=(362, 368), chapter=ch2)
+    table48 = Table(number="4.8", caption="Tabell 4.8 viser netto driftsutgifter per tjeneste", unit="1000 kr",
+                    columns=COLS_48, rows=rows48, lines=(369, 399), chapter=ch2)
     evil_cols = ("Regnskap 2020", "<b>kolonne</b>")
     evil = Table(number="99", caption=f"Tabell 99 {XSS} & co", unit="Mill. kr", columns=evil_cols,
-                 rows=(_row(f"Ond rad {XSS}", 380, ("12,5", "<img src=x onerror=alert(2)>"), evil_cols),),
-                 lines=(378, 382), chapter=ch2,
-                 footnotes=(Footnote(marker="1", text=f"Fotnote {XSS}", lines=(382, 382)),))
+                 rows=(_row(f"Ond rad {XSS}", 341, ("12,5", "<img src=x onerror=alert(2)>"), evil_cols),),
+                 lines=(340, 342), chapter=ch2,
+                 footnotes=(Footnote(marker="1", text=f"Fotnote {XSS}", lines=(342, 342)),))
     prose = [
         "Nøkkeltall for sunn økonomi",
         "• Netto driftsresultat ble 679 millioner kroner, som er",
@@ -80,7 +86,7 @@ def make_report(report_id: str = REPORT_ID, municipality: str = "Eksempel kommun
                       section="Nøkkeltall for sunn økonomi", kind="bullet")
     meta = ReportMeta(id=report_id, title="Årsrapport 2020", municipality=municipality, year=2020)
     return Report(source_name="eksempel.txt", source_sha256="0" * 64, lines=tuple(lines), chapters=(ch2,),
-                  passages=(passage,), tables=(table1, table47, evil), meta=meta,
+                  passages=(passage,), tables=(table1, table47, evil, table48), meta=meta,
                   page_starts=PAGE_STARTS if pages else ())
 
 
@@ -103,6 +109,7 @@ BUDGET_CITATION = cell_citation(REPORT, 0, "Netto driftsresultat", "Budsjett 202
 GRANT_CITATION = cell_citation(REPORT, 0, "Rammetilskudd", "Regnskap 2020")
 PUPILS_CITATION = cell_citation(REPORT, 1, "Antall elever", "2020")
 EVIL_CITATION = cell_citation(REPORT, 2, f"Ond rad {XSS}", "Regnskap 2020")
+SERVICE_CITATION = cell_citation(REPORT, 3, "Tjeneste 27", "2020")
 PROSE_CITATION = Citation(report=REPORT_ID, table=None, row=None, column=None, chapter="02 ÅRSBERETNING",
                           lines=(227, 229), quote="Dette gir en resultatgrad på 5,9 prosent", page=2,
                           report_title=REPORT_TITLE)
@@ -169,6 +176,8 @@ class FakeService:
                                    PROSE_CITATION, unit="prosent", kind="figure"), value=5.9, value_raw="5,9")
         if "ond" in q or "<" in q:
             return _answer(question, f"Svar med {XSS} i teksten.", EVIL_CITATION)
+        if "tjeneste 27" in q:
+            return _answer(question, "«Tjeneste 27» i 2020 var 2 707,5 tusen kr.", SERVICE_CITATION, unit="1000 kr")
         if "elever" in q or "pupils" in q:
             return _answer(question, "«Antall elever» i 2020 var 4 150.", PUPILS_CITATION, unit="antall")
         if "driftsresultat" in q or "net operating" in q or "overskudd" in q or "surplus" in q:
@@ -186,6 +195,39 @@ class FakeService:
         return Answer(question=question, answer=text, abstained=True, value=None, unit=None, citations=(),
                       lang="en" if english else "no", mode="extractive", alternatives=(nearest,), confidence=0.1,
                       trace=("decision: abstain low_confidence",))
+
+
+@cache
+def _bundled() -> tuple[Any, dict, Any]:
+    import numpy as np
+
+    from ingest.embeddings import make_embeddings
+    from ingest.pipeline import read_report
+    from ingest.units import report_units
+    from rapport.settings import bundled_report_path
+
+    report = read_report(bundled_report_path())
+    emb = make_embeddings("hash")
+    units = report_units(report)
+    vecs = emb.embed_documents([u.text for u in units])
+    assert report.meta is not None
+    vectors = {report.meta.id: {u.key: np.asarray(v, dtype=np.float32) for u, v in zip(units, vecs, strict=True)}}
+    return report, vectors, emb.embed_query
+
+
+def real_service(chat_model: Any = None, mode: str = "llm", settings: Any = None) -> Any:
+    """The real Service over the bundled report (hash vectors in memory, the shipped ranker)."""
+    from rag.llm import make_llm_writer
+    from rag.ranker import load_ranker
+    from rag.service import service_from_reports
+
+    report, vectors, embed_query = _bundled()
+    from rapport.settings import Settings
+
+    settings = settings or Settings(mode=mode)
+    writer = (make_llm_writer(settings, chat_model) if chat_model is not None or settings.mode == "llm" else None)
+    return service_from_reports(settings, [report], vectors=vectors, embed_query=embed_query,
+                                ranker=load_ranker(), llm_writer=writer)
 
 
 def free_port() -> int:
