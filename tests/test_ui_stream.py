@@ -8,16 +8,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from test_ui_support import XSS, FakeService
+from test_ui_support import XSS, FakeService, real_service
 
 from rag.llm import StreamEvent
 from rag.records import Answer
@@ -171,35 +169,6 @@ def test_leaving_mid_stream_closes_the_service_stream(tmp_path: Path) -> None:
     assert service.closed == []
     gen.close()  # the browser went away
     assert service.closed == [True]
-
-
-@cache
-def _bundled() -> tuple[Any, dict, Any]:
-    from ingest.embeddings import make_embeddings
-    from ingest.pipeline import read_report
-    from ingest.units import report_units
-    from rapport.settings import bundled_report_path
-
-    report = read_report(bundled_report_path())
-    emb = make_embeddings("hash")
-    units = report_units(report)
-    vecs = emb.embed_documents([u.text for u in units])
-    assert report.meta is not None
-    vectors = {report.meta.id: {u.key: np.asarray(v, dtype=np.float32) for u, v in zip(units, vecs, strict=True)}}
-    return report, vectors, emb.embed_query
-
-
-def real_service(chat_model: Any = None, mode: str = "llm") -> Any:
-    """The real Service over the bundled report (hash vectors in memory, the shipped ranker)."""
-    from rag.llm import make_llm_writer
-    from rag.ranker import load_ranker
-    from rag.service import service_from_reports
-
-    report, vectors, embed_query = _bundled()
-    settings = Settings(mode=mode)
-    writer = make_llm_writer(settings, chat_model) if chat_model is not None else None
-    return service_from_reports(settings, [report], vectors=vectors, embed_query=embed_query,
-                                ranker=load_ranker(), llm_writer=writer)
 
 
 def test_real_service_streams_through_the_handler(tmp_path: Path) -> None:

@@ -191,14 +191,14 @@ class RapportUI(ChatPart, SourcesPart, LookupPart):
         lang0 = "no"
         building = not self.holder.ready
         with gr.Blocks(title=t("app_title", lang0), analytics_enabled=False, fill_width=True) as demo:
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=300):
+            with gr.Row(equal_height=False, elem_id="app-head"):
+                with gr.Column(scale=4, min_width=300):
                     title_md = gr.Markdown(f"# {esc(self.title(lang0))}", elem_id="app-title")
                     intro_md = gr.Markdown(esc(self.intro(lang0)), elem_id="intro")
-                with gr.Column(scale=1, min_width=260):
-                    lang = gr.Radio(choices=LANG_CHOICES, value=lang0, label=t("lang_label", lang0), elem_id="lang")
-                    report = gr.Dropdown(choices=self.picker_choices(lang0), value=ALL_REPORTS,
-                                         label=t("report_label", lang0), elem_id="report-pick", interactive=True)
+                lang = gr.Radio(choices=LANG_CHOICES, value=lang0, label=t("lang_label", lang0), elem_id="lang",
+                                scale=1, min_width=220)
+                report = gr.Dropdown(choices=self.picker_choices(lang0), value=ALL_REPORTS, scale=1, min_width=220,
+                                     label=t("report_label", lang0), elem_id="report-pick", interactive=True)
             build_status = gr.HTML(self.build_status_html(lang0), elem_id="build-status")
             timer = gr.Timer(1.0, active=building)
             turns = gr.State([])
@@ -229,10 +229,10 @@ class RapportUI(ChatPart, SourcesPart, LookupPart):
                                                  elem_id="comment", scale=4)
                             comment_send = gr.Button(t("comment_send", lang0), elem_id="comment-send", scale=1)
                         staff = gr.Checkbox(value=False, label=t("staff_view", lang0), elem_id="staff")
+                        raw_json = gr.Textbox(value="", label=t("raw_label", lang0), interactive=False, lines=8,
+                                              max_lines=24, buttons=["copy"], visible=False, elem_id="raw-json")
                     with gr.Column(scale=2, min_width=320, elem_id="source-col"):
                         source_html = gr.HTML(self.empty_source(lang0), elem_id="source")
-                        raw_json = gr.Code(value="", language="json", label=t("raw_label", lang0), interactive=False,
-                                           visible=False, elem_id="raw-json")
 
                 with gr.Tab(t("tab_lookup", lang0), id="lookup-tab") as lookup_tab:
                     lookup_md = gr.Markdown(t("lookup_intro", lang0))

@@ -92,10 +92,11 @@ JS = """
     });
   };
   let timer = null;
+  let sourceChanged = false;
   const observer = new MutationObserver((records) => {
-    const sourceChanged = records.some((r) => r.target.closest && r.target.closest('#source'));
+    sourceChanged = sourceChanged || records.some((r) => r.target.closest && r.target.closest('#source'));
     clearTimeout(timer);
-    timer = setTimeout(() => { fixNames(); if (sourceChanged) scrollToHit(); }, 40);
+    timer = setTimeout(() => { fixNames(); if (sourceChanged) { sourceChanged = false; scrollToHit(); } }, 40);
   });
   observer.observe(document.body, {childList: true, subtree: true, characterData: true});
   fixNames();
@@ -156,20 +157,22 @@ ul.details { margin: 0; padding-left: 1.1rem; font-size: .9rem; }
 .dark .src-meta { color: #d0d0d0; }
 .table-scroll { overflow: auto; max-width: 100%; max-height: 62vh; position: relative; border: 1px solid #d5d5d5; }
 .table-scroll:focus-visible { outline: 3px solid #1f4e79; }
-table.report-table { border-collapse: separate; border-spacing: 0; width: 100%; font-size: .9rem; }
-table.report-table caption { caption-side: top; text-align: left; font-weight: 600; padding: .3rem; }
-table.report-table caption .unit { font-weight: 400; }
-table.report-table th, table.report-table td { border-right: 1px solid #c8c8c8; border-bottom: 1px solid #c8c8c8;
-  padding: .2rem .45rem; vertical-align: top; background-color: #fff; color: #1a1a1a; }
-table.report-table thead th { position: sticky; top: 0; z-index: 2; font-weight: 600; background: #eef1f5; color: #1a1a1a; }
-table.report-table th[scope="row"] { position: sticky; left: 0; z-index: 1; text-align: left; font-weight: 400; min-width: 9rem;
-  background-color: #fff; color: #1a1a1a; }
+table.report-table { border-collapse: separate !important; border-spacing: 0 !important; width: 100%; font-size: .9rem;
+  margin: 0 !important; padding: 0 !important; border: 0 !important; }
+.table-title { font-weight: 600; margin: 0 0 .25rem 0 !important; }
+.table-title .unit { font-weight: 400; }
+table.report-table th, table.report-table td { border: 0 !important; border-right: 1px solid #c8c8c8 !important;
+  border-bottom: 1px solid #c8c8c8 !important; padding: .2rem .45rem !important; margin: 0 !important; vertical-align: top;
+  background-color: #fff !important; color: #1a1a1a !important; }
+table.report-table thead th { position: sticky; top: 0; z-index: 2; font-weight: 600; background-color: #eef1f5 !important; }
+table.report-table th[scope="row"] { position: sticky; left: 0; z-index: 1; text-align: left; font-weight: 400; min-width: 9rem; }
 table.report-table thead th:first-child { left: 0; z-index: 3; }
-table.report-table tr.section-row th { position: sticky; left: 0; background-color: #f6f6f6; }
+table.report-table tr.section-row th { position: sticky; left: 0; background-color: #f6f6f6 !important; }
 table.report-table td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-table.report-table tr.row-hit > th, table.report-table tr.row-hit > td { background: #fff4c2; color: #1a1a1a; }
-table.report-table td.cell-hit { background: #ffd54f; color: #000; font-weight: 700; outline: 3px solid #8a5a00; outline-offset: -3px; }
-table.report-table th.col-hit { background: #fff4c2; }
+table.report-table tr.row-hit > th, table.report-table tr.row-hit > td { background-color: #fff4c2 !important; }
+table.report-table td.cell-hit { background-color: #ffd54f !important; color: #000 !important; font-weight: 700;
+  outline: 3px solid #8a5a00; outline-offset: -3px; }
+table.report-table th.col-hit { background-color: #fff4c2 !important; }
 table.report-table tr.section-row th { text-align: left; font-weight: 600; font-style: italic; }
 table.report-table tr.row-uncertain th[scope="row"]::after { content: " ?"; color: #8a5a00; }
 .ln { color: #555; font-size: .8rem; font-variant-numeric: tabular-nums; }
@@ -199,7 +202,7 @@ mark.quote-hit { background: #ffd54f; color: #000; padding: 0 .1rem; }
   .table-scroll { max-height: calc(100vh - 9rem); }
   .figure-value { font-size: 1.25rem; }
   table.report-table { font-size: .8rem; }
-  table.report-table th, table.report-table td { padding: .15rem .3rem; }
+  table.report-table th, table.report-table td { padding: .15rem .3rem !important; }
   table.report-table th[scope="row"] { min-width: 7rem; max-width: 10rem; }
 }
 """

@@ -122,7 +122,8 @@ class ChatPart:
         found = locate(report, c)
         if found.table is None or found.row is None:
             return None
-        series = row_series(found.table, found.row, found.column, unit=answer.unit if answer.kind == "cell" else None)
+        unit = answer.unit if answer.kind == "cell" and answer.unit != engine_t(answer.lang, "count") else None
+        series = row_series(found.table, found.row, found.column, unit=unit)
         return chart_html(series, lang, "row-chart") if series is not None else None
 
     def followups_for(self, answer: Answer) -> tuple[str, ...]:

@@ -286,9 +286,9 @@ def first_start(settings: Any) -> bool:
     return not store.exists() or (store.is_dir() and not any(store.iterdir()))
 
 
-def serve(settings: Any, echo: Callable[[str], Any] = print) -> None:
-    """`rapport serve`: warn about exposure, open (or, on an empty data dir, build) the index,
-    launch. Stops with the service's message when the index cannot be used."""
+def prepare(settings: Any, echo: Callable[[str], Any] = print) -> gr.Blocks:
+    """Everything `rapport serve` does before it launches: warn about exposure, open the index (or,
+    on an empty data dir, start building it in the background), build the app."""
     import click
 
     from rag.service import ServiceError, build_service
@@ -305,8 +305,7 @@ def serve(settings: Any, echo: Callable[[str], Any] = print) -> None:
              + ("" if auth else " Set RAPPORT_AUTH_USER and RAPPORT_AUTH_PASSWORD to require a login."))
     configure_logging(settings)
     holder = ServiceHolder()
-    shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
-    url = f"http://{shown_host}:{settings.port}"
+    url = serving_url(settings)
     if first_start(settings):
         echo(f"No index in {settings.data_dir} yet: building it from the bundled report now. "
              f"The page is up at {url} and shows the progress; the chat opens when the index is ready.")
@@ -325,6 +324,16 @@ def serve(settings: Any, echo: Callable[[str], Any] = print) -> None:
             holder.set_ready(build_service(settings, ingest_missing=True))
         except ServiceError as exc:
             raise click.ClickException(str(exc)) from None
-    demo = create_app(holder, settings)
-    echo(f"Serving on {url} (Ctrl+C to stop)" + (" with login" if auth else ""))
+    return create_app(holder, settings)
+
+
+def serving_url(settings: Any) -> str:
+    shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    return f"http://{shown_host}:{settings.port}"
+
+
+def serve(settings: Any, echo: Callable[[str], Any] = print) -> None:
+    """`rapport serve`: `prepare`, then launch (blocks until Ctrl+C)."""
+    demo = prepare(settings, echo)
+    echo(f"Serving on {serving_url(settings)} (Ctrl+C to stop)" + (" with login" if auth_pair(settings) else ""))
     launch(demo, settings, quiet=True)

@@ -141,12 +141,12 @@ def render_table_html(
     out: list[str] = ['<div class="src src-table">']
     meta = [chapter_short(table.chapter.display, lang) or table.chapter.display, _where(report, table.lines, lang, staff)]
     out.append(f'<p class="src-meta">{esc(" · ".join(m for m in meta if m))}</p>')
-    out.append(f'<div class="table-scroll" role="region" tabindex="0" aria-label="{esc(title)}">')
-    out.append('<table class="report-table">')
     caption = f'<span class="caption-text">{esc(title)}</span>'
     if table.unit:
         caption += f' <span class="unit">({esc(t("unit", lang))}: {esc(table.unit)})</span>'
-    out.append(f"<caption>{caption}</caption><thead>")
+    out.append(f'<p class="table-title" aria-hidden="true">{caption}</p>')  # stays put while the box scrolls
+    out.append(f'<div class="table-scroll" role="region" tabindex="0" aria-label="{esc(title)}">')
+    out.append(f'<table class="report-table"><caption class="sr-only">{caption}</caption><thead>')
     if table.group_header:
         out.append(f'<tr><td></td><th scope="colgroup" colspan="{len(cols)}">{esc(table.group_header)}</th></tr>')
     label_head = esc(table.label_header) if table.label_header else f'<span class="sr-only">{esc(t("row", lang))}</span>'
