@@ -16,7 +16,7 @@ from typing import Any
 
 URL_MARK = "[url]"
 PATH_MARK = "[path]"
-SECRET_MARK = "[redacted]"
+HIDDEN_MARK = "[redacted]"
 
 _URL = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s\"'<>»«)\]]+", re.IGNORECASE)
 _USERINFO = re.compile(r"(?<=://)[^\s/@:\"']+:[^\s/@\"']+@")
@@ -33,13 +33,13 @@ _WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\(?:[^\\\s\"']+\\)*[^\\\s\"']*")
 
 def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with passwords, keys and tokens replaced (URLs and paths kept)."""
-    out = _USERINFO.sub(f"{SECRET_MARK}@", text)
-    out = _KEY_VALUE.sub(lambda m: m.group(1) + SECRET_MARK, out)
-    out = _BEARER.sub(lambda m: f"{m.group(1)} {SECRET_MARK}", out)
-    out = _TOKENISH.sub(SECRET_MARK, out)
+    out = _USERINFO.sub(f"{HIDDEN_MARK}@", text)
+    out = _KEY_VALUE.sub(lambda m: m.group(1) + HIDDEN_MARK, out)
+    out = _BEARER.sub(lambda m: f"{m.group(1)} {HIDDEN_MARK}", out)
+    out = _TOKENISH.sub(HIDDEN_MARK, out)
     for secret in secrets:
         if secret and len(secret) >= 4:
-            out = out.replace(secret, SECRET_MARK)
+            out = out.replace(secret, HIDDEN_MARK)
     return out
 
 
