@@ -324,6 +324,9 @@ def bench(out: Path, llm: bool, llm_gguf: str | None, data_dir: Path | None, emb
 def serve(host: str | None, port: int | None, queue_size: int | None, data_dir: Path | None, chroma_url: str | None,
           embedding: str | None) -> None:
     """Start the chat in the browser (on an empty data dir the page comes up at once and the index is built)."""
+    from ui.memory import reexec_with_malloc_arenas
+
+    reexec_with_malloc_arenas()  # flat memory under load: glibc reads MALLOC_ARENA_MAX only at start
     from ui.app import serve as serve_app
 
     if queue_size is not None and queue_size < 1:

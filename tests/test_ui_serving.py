@@ -104,6 +104,37 @@ def test_redaction_for_users_and_for_the_log() -> None:
     assert "pw-9f8e7d" not in logged and "login ola failed" in logged and "http://" in logged  # URLs stay in the log
 
 
+def test_malloc_arenas_are_capped_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platform
+
+    from ui.memory import limit_malloc_arenas, reexec_with_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False  # the operator's choice wins
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert limit_malloc_arenas() is glibc
+    reexec_with_malloc_arenas(["pytest", "-q"])  # not `rapport serve`: returns, nothing replaced
+    assert "MALLOC_ARENA_MAX" not in os.environ
+
+
+@integration
+def test_rapport_serve_runs_with_capped_malloc_arenas(tmp_path: Path) -> None:
+    """`rapport serve` re-executes itself with MALLOC_ARENA_MAX=2 (same process id)."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rapport.cli", "serve", "--data-dir", str(tmp_path / "d"),
+                             "--embedding", "hash", "--port", str(port)], cwd=ROOT,
+                            env=dict(env, PYTHONPATH=str(ROOT), GRADIO_ANALYTICS_ENABLED="False"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: _up(f"http://127.0.0.1:{port}/") or _died(proc), "the page")
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_ARENA_MAX=2" in environ
+    finally:
+        _stop(proc)
+
+
 # ---------------------------------------------------------------- launched apps
 
 

@@ -25,6 +25,7 @@ import gradio as gr
 from rag.messages import t as engine_t
 from ui.api import secrets_of
 from ui.assets import CSS, page_js, theme
+from ui.memory import limit_malloc_arenas
 from ui.redact import install_log_filter, redact
 
 log = logging.getLogger("rapport.serve")
@@ -252,13 +253,16 @@ def launch(demo: gr.Blocks, settings: Any, *, prevent_thread_lock: bool = False,
         mcp_server=False,
         enable_monitoring=False,
         max_file_size="1mb",
-        state_session_capacity=STATE_SESSIONS,
+        state_session_capacity=max(10, int(getattr(settings, "session_capacity", STATE_SESSIONS))),
     )
     _filter_all_handlers(secrets_of(settings))
     return result
 
 
-STATE_SESSIONS = 2000  # sessions whose chat state is kept in memory (Gradio's default: 10 000)
+# Sessions whose state Gradio keeps (least recently used are dropped). Gradio copies every
+# component's config (~80 KB for this app) into each session, including every API client and
+# every REST call: its default of 10 000 sessions lets memory grow by ~800 MB.
+STATE_SESSIONS = 2000
 
 
 def _filter_all_handlers(secrets: tuple[str, ...]) -> None:
@@ -304,6 +308,7 @@ def prepare(settings: Any, echo: Callable[[str], Any] = print) -> gr.Blocks:
              f"{settings.port} can use it."
              + ("" if auth else " Set RAPPORT_AUTH_USER and RAPPORT_AUTH_PASSWORD to require a login."))
     configure_logging(settings)
+    limit_malloc_arenas()
     holder = ServiceHolder()
     url = serving_url(settings)
     if first_start(settings):
