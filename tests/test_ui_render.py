@@ -232,6 +232,18 @@ def test_percent_rows_keep_their_unit_and_lone_figures_are_not_charted() -> None
     assert row_series(evil, evil.rows[0], "Regnskap 2020") is None
 
 
+def test_the_staff_tab_can_chart_any_row() -> None:
+    from ingest.records import Cell, Row, Table
+
+    cols = ("Disponibel ramme", "Forbruk", "Avvik")
+    row = Row("Skole", tuple(Cell(c, r, v) for c, r, v in zip(cols, ("100,0", "90,0", "10,0"), (100.0, 90.0, 10.0),
+                                                               strict=True)), (1, 1), "Skole 100,0 90,0 10,0")
+    table = Table("3", "Tabell 3 viser forbruk", "Mill. kr", cols, (row,), (1, 2), make_report().chapters[0])
+    assert row_series(table, row, "Forbruk") is None  # no years, no budget: not charted beside an answer
+    series = row_series(table, row, "Forbruk", any_columns=True)
+    assert series is not None and [p.column for p in series.points] == ["Disponibel ramme", "Forbruk"]
+
+
 @pytest.mark.parametrize("lang", ["no", "en"])
 def test_chart_description_is_in_the_interface_language(lang: str) -> None:
     table = make_report().tables[1]

@@ -53,9 +53,11 @@ def _numeric(row: Row, column: str, percent: bool | None) -> Point | None:
     return Point(column, cell.raw, float(cell.value), column)
 
 
-def row_series(table: Table, row: Row, column: str | None = None, unit: str | None = None) -> Series | None:
+def row_series(table: Table, row: Row, column: str | None = None, unit: str | None = None,
+               any_columns: bool = False) -> Series | None:
     """The points of `row` to chart around `column` (default: the row's last numeric column), or
-    None when the row has fewer than two comparable figures."""
+    None when the row has fewer than two comparable figures. With `any_columns` (the staff tab:
+    chart any row) a row without a year or budget series charts all its figures but differences."""
     numeric = [c for c in table.columns if (cell := row.cell(c)) is not None and cell.value is not None]
     if column is None or column not in numeric:
         column = next((c for c in reversed(numeric) if not _DIFFERENCE.search(c)), None)
@@ -82,6 +84,8 @@ def row_series(table: Table, row: Row, column: str | None = None, unit: str | No
                 p = _numeric(row, c, percent)
                 if p is not None:
                     points.append(p)
+    if len(points) < 2 and any_columns:
+        points = [p for c in table.columns if not _DIFFERENCE.search(c) and (p := _numeric(row, c, percent))]
     if len(points) < 2 or not any(p.column == column for p in points):
         return None
     points = points[-MAX_POINTS:]

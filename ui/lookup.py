@@ -129,7 +129,7 @@ class LookupPart:
         if row is None:
             return "", "", render_table_html(table, lang, report=report, staff=True)
         column = column if column in table.columns else default_column(table)
-        series = row_series(table, row, column)
+        series = row_series(table, row, column, any_columns=True)
         chart = chart_html(series, lang, "row-chart") if series is not None else f'<p>{esc(t("chart_none", lang))}</p>'
         copy = cell_citation_text(table, row, column, lang, report, report_title(report)) if column else ""
         return copy, chart, render_table_html(table, lang, report=report, hit_row=row, hit_column=column, staff=True)

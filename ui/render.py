@@ -227,7 +227,8 @@ def answer_html(
         chips = "".join(ask_chip(a.question, _alternative_meta(a)) for a in answer.alternatives)
         out.append(f'<div class="alternatives"><p class="alternatives-title">{esc(title)}</p><p class="chips">{chips}</p></div>')
     if followups:
-        chips = "".join(ask_chip(q) for q in followups)
+        title = answer.citations[0].report_title if answer.citations else None
+        chips = "".join(ask_chip(q, title) for q in followups)
         out.append(f'<div class="followups"><p class="followups-title">{esc(t("followups", lang))}</p><p class="chips">{chips}</p></div>')
     if staff and answer.confidence is not None:
         out.append(f'<p class="answer-staff">{esc(t("confidence", lang))}: {answer.confidence:.2f}</p>')
