@@ -116,6 +116,16 @@ def test_malloc_arenas_are_capped_unless_the_operator_chose(monkeypatch: pytest.
     assert limit_malloc_arenas() is glibc
     reexec_with_malloc_arenas(["pytest", "-q"])  # not `rapport serve`: returns, nothing replaced
     assert "MALLOC_ARENA_MAX" not in os.environ
+    tried: list[list[str]] = []
+
+    def cannot(path: str, args: list[str], env: dict[str, str]) -> None:
+        tried.append(args)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "execve", cannot)
+    reexec_with_malloc_arenas(["/usr/bin/rapport", "serve", "--port", "1"])  # falls back, does not raise
+    assert tried == [[sys.executable, "-m", "rapport.cli", "serve", "--port", "1"]]
+    assert "MALLOC_ARENA_MAX" not in os.environ
 
 
 @integration

@@ -18,16 +18,20 @@ ARENAS = "2"
 
 def reexec_with_malloc_arenas(argv: Sequence[str] | None = None) -> None:
     """Re-execute `rapport serve` with MALLOC_ARENA_MAX set; returns when there is nothing to do
-    (already set, not Linux, or not the `serve` command line of this process)."""
+    (already set, not Linux, or not the `serve` command line of this process), or when the
+    re-execution fails (then the cap is set from inside, see `limit_malloc_arenas`)."""
     argv = list(sys.argv if argv is None else argv)
     if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
         return
     if len(argv) < 2 or argv[1] != "serve":
         return
-    os.environ["MALLOC_ARENA_MAX"] = ARENAS
+    env = dict(os.environ, MALLOC_ARENA_MAX=ARENAS)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "rapport.cli", *argv[1:]])
+    try:
+        os.execve(sys.executable, [sys.executable, "-m", "rapport.cli", *argv[1:]], env)
+    except OSError:  # the interpreter cannot be run again (e.g. another user's path): cap from inside
+        limit_malloc_arenas()
 
 
 def limit_malloc_arenas(arenas: int = int(ARENAS)) -> bool:
