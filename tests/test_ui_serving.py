@@ -145,6 +145,30 @@ def test_rapport_serve_runs_with_capped_malloc_arenas(tmp_path: Path) -> None:
         _stop(proc)
 
 
+def test_the_server_log_has_no_secrets(tmp_path: Path) -> None:
+    import io
+
+    from ui.launch import configure_logging
+
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root.addHandler(handler)
+    try:
+        configure_logging(Settings(data_dir=tmp_path, auth_user="u", auth_password="pw-abc123xyz",
+                                   llm_api_key="key-987654321"))
+        logging.getLogger("rag.llm").error("calling %s with key %s failed", "http://api.example/v1", "key-987654321")
+        try:
+            raise RuntimeError("login with pw-abc123xyz refused")
+        except RuntimeError:
+            logging.getLogger("ui.chat").exception("answering failed")
+    finally:
+        root.removeHandler(handler)
+    text = stream.getvalue()
+    assert "pw-abc123xyz" not in text and "key-987654321" not in text, text
+    assert "http://api.example/v1" in text and "RuntimeError: login with [redacted] refused" in text
+
+
 # ---------------------------------------------------------------- launched apps
 
 
