@@ -21,6 +21,7 @@ import subprocess
 import sys
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -731,3 +732,29 @@ def test_api_non_json_body_no_traceback_and_app_survives(app_url: str, client: A
 def test_api_non_json_body_is_a_client_error(app_url: str) -> None:
     r = httpx.post(app_url + "gradio_api/call/ask", content=b"\xff\xfe{not json", timeout=30)
     assert 400 <= r.status_code < 500, r.status_code
+
+
+# ------------------------------------------------------------------ the chat UI
+
+
+@integration
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_chat_handles_bad_input(service: Any, index_settings: Settings, tmp_path: Path, name: str) -> None:
+    """Through the chat's own handlers over the real service: a message, never a traceback; an
+    empty question is explained without asking the service."""
+    from ui.app import RapportUI
+
+    ui = RapportUI(service, replace(index_settings, data_dir=tmp_path))
+    question = BAD_INPUTS[name]
+    chat, _box, hint, ticket = ui.admit(question, [], "no", False)
+    if not question.strip():
+        assert "Skriv et spørsmål" in hint and not isinstance(ticket, str)
+        return
+    assert isinstance(ticket, str)
+    *_, (messages, turns, _source, raw) = list(ui.respond(ticket, [], "no", "*", False))
+    shown = " ".join(m["content"] for m in messages)
+    assert "Traceback" not in shown and "<script" not in shown.casefold(), (name, shown[:300])
+    answer = turns[-1].answer
+    assert answer is not None, (name, turns[-1].notice)
+    check_answer(service.report, answer.to_json(), name, question)
+    assert json.loads(raw)["answer"] == answer.answer

@@ -120,6 +120,11 @@ def test_question_gets_placeholder_then_plain_answer_figure_source_and_marked_ce
     assert service.calls[-1] == (Q, [], None)
 
 
+def test_a_huge_question_is_not_shipped_back_whole(ui: RapportUI) -> None:
+    _, _, _, ticket = ui.admit("Hva " * 300_000, [], "no", False)
+    assert 20_000 < len(ticket) < 20_010
+
+
 def test_follow_up_sends_earlier_answers_as_history(ui: RapportUI, service: FakeService) -> None:
     _, turns, _, _ = ask(ui, Q)
     ask(ui, "og budsjettet?", turns)

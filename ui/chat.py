@@ -222,7 +222,9 @@ class ChatPart:
             turn = ChatTurn(next(_TICKETS), _shown(question), notice="busy", notice_lang=q_lang)
             turns.append(turn)
             return self.messages(turns[-MAX_TURNS:], lang, staff), "", _hint_html(""), skip
-        ticket = f"{next(_TICKETS)}|{question}"
+        # a question longer than the service takes is cut (it still answers «too long»): the ticket
+        # travels to the browser and back, a megabyte of it would for nothing
+        ticket = f"{next(_TICKETS)}|{question[: MAX_QUESTION_CHARS * 10 + 1]}"
         return self.pending_messages(turns, _shown(question), lang, staff), "", _hint_html(""), ticket
 
     def respond(self, ticket: str | None, turns: list[ChatTurn] | None, lang: str, report: str | None,
