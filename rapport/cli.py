@@ -329,14 +329,23 @@ def bench(out: Path, llm: bool, llm_gguf: str | None, report_counts: str, data_d
 @main.command()
 @click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 7860].")
+@click.option("--queue-size", type=int, default=None,
+              help="Questions waiting per instance; beyond it the chat answers «busy» [env RAPPORT_QUEUE_SIZE, 64].")
 @data_dir_option
 @chroma_option
 @embedding_option
-def serve(host: str | None, port: int | None, data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
-    """Start the chat in the browser (builds the index on first start)."""
+def serve(host: str | None, port: int | None, queue_size: int | None, data_dir: Path | None, chroma_url: str | None,
+          embedding: str | None) -> None:
+    """Start the chat in the browser (on an empty data dir the page comes up at once and the index is built)."""
+    from ui.memory import reexec_with_malloc_arenas
+
+    reexec_with_malloc_arenas()  # flat memory under load: glibc reads MALLOC_ARENA_MAX only at start
     from ui.app import serve as serve_app
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, chroma_url=chroma_url, embedding=embedding)
+    if queue_size is not None and queue_size < 1:
+        raise UserError("--queue-size must be at least 1.")
+    settings = _settings(host=host, port=port, queue_size=queue_size, data_dir=data_dir, chroma_url=chroma_url,
+                         embedding=embedding)
     serve_app(settings, echo=click.echo)
 
 

@@ -50,6 +50,8 @@ class Settings:
     auth_user: str | None = None
     auth_password: str | None = field(default=None, repr=False)
     concurrency_limit: int = 8
+    queue_size: int = 64  # questions waiting per instance; beyond it the chat answers «busy»
+    session_capacity: int = 2000  # browser/API sessions whose state is kept (least recently used go; ~80 KB each)
 
     @property
     def source_path(self) -> Path:

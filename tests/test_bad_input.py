@@ -21,6 +21,7 @@ import subprocess
 import sys
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -143,10 +144,10 @@ def cli_env(index_settings: Settings, **extra: str) -> dict[str, str]:
 _NUM = re.compile(r"\d+(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d+)?")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _LINE_REF = re.compile(r"(?i)\b(?:linje|linjer|line|lines)\s+(\d+)(?:\s*[–-]\s*(\d+))?")
-_TABLE_REF = re.compile(r"(?i)\b(?:tabell|table)\s+(\d+)")
+_TABLE_REF = re.compile(r"(?i)\b(?:tabell|table)\s+(\d+(?:\.\d+)*)")
 _CHAPTER_REF = re.compile(r"(?i)\b(?:kapittel|chapter)\s+(\d+)")
 _NO_FIGURES_FOR = re.compile(r"(?i)(?:har ikke tall for|has no figures for)\s+([\d, ]+\d)")
-_CELL_REF = re.compile(r"(?i)\b(?:tabell|table)\s+(\d+),\s+(?:rad|row)\s+«([^»]*)»")
+_CELL_REF = re.compile(r"(?i)\b(?:tabell|table)\s+(\d+(?:\.\d+)*),\s+(?:rad|row)\s+«([^»]*)»")
 _COMPUTED = re.compile(r"(?i)\bminus\b|−|=")
 
 
@@ -165,13 +166,20 @@ def _value(token: str) -> float | None:
         return None
 
 
-def _tables(report: Any, number: int | None) -> list[Any]:
-    return [t for t in report.tables if number is not None and t.cite_number == number]
+def _tables(report: Any, number: object) -> list[Any]:
+    """The tables cited as `number` (ids are strings as printed: "7", "4.7")."""
+    return [t for t in _report(report).tables if number is not None and str(t.cite_number) == str(number)]
+
+
+def _report(report: Any) -> Any:
+    """The parsed report, given it or a service's `report` method."""
+    return report() if callable(report) else report
 
 
 def cited_text(report: Any, citations: tuple[Citation, ...] | list[Citation]) -> str:
     """Everything the citations point to: quotes, the cited report lines, and for a table cell
     the table's caption, unit, headers, footnotes and the row's parsed cells and notes."""
+    report = _report(report)
     parts: list[str] = []
     n_lines = len(report.lines)
     for c in citations:
@@ -204,6 +212,7 @@ def ungrounded_numbers(
     lines or table cells the answer text points to without citing them ("linje 264–275",
     "Tabell 17, rad «X», kolonne «Y» viser 155"). Everything else is reported (and references
     that do not exist)."""
+    report = _report(report)
     problems: list[str] = []
     text = answer_text
     referenced: list[str] = []
@@ -216,15 +225,15 @@ def ungrounded_numbers(
         elif pointed_to:
             referenced.append(report.line_text(a, b))
     for m in _CELL_REF.finditer(text):
-        rows = [t.row(m.group(2)) for t in _tables(report, int(m.group(1)))]
+        rows = [t.row(m.group(2)) for t in _tables(report, m.group(1))]
         rows = [r for r in rows if r is not None]
         if not rows:
             problems.append(f"cell reference {m.group(0)!r} is not in the report")
         elif pointed_to:
             referenced += [r.source + " " + " ".join(c.raw for c in r.cells) for r in rows]
-    cite_numbers = {t.cite_number for t in report.tables}
+    cite_numbers = {str(t.cite_number) for t in report.tables}
     for m in _TABLE_REF.finditer(text):
-        if int(m.group(1)) not in cite_numbers:
+        if m.group(1) not in cite_numbers:
             problems.append(f"table reference {m.group(0)!r} is not in the report")
     chapter_numbers = {ch.number for ch in report.chapters}
     for m in _CHAPTER_REF.finditer(text):
@@ -270,17 +279,19 @@ def readable(message: str) -> bool:
 
 
 def citations_from_json(data: dict[str, Any]) -> list[Citation]:
-    return [
-        Citation(
-            table=c.get("table"),
-            row=c.get("row"),
-            column=c.get("column"),
-            chapter=c.get("chapter"),
-            lines=tuple(c.get("lines") or (0, 0)),  # type: ignore[arg-type]
-            quote=c.get("quote") or "",
-        )
-        for c in data.get("citations") or []
-    ]
+    from dataclasses import fields
+
+    names = {f.name for f in fields(Citation)}
+    out = []
+    for c in data.get("citations") or []:
+        kw = {k: v for k, v in c.items() if k in names}
+        kw["lines"] = tuple(c.get("lines") or (0, 0))
+        kw["quote"] = c.get("quote") or ""
+        kw.setdefault("report", None)
+        for k in ("table", "row", "column", "chapter"):
+            kw.setdefault(k, None)
+        out.append(Citation(**kw))
+    return out
 
 
 MESSAGE_NUMBERS = {"2020", "2000"}  # the example question's year and the length limit
@@ -721,3 +732,29 @@ def test_api_non_json_body_no_traceback_and_app_survives(app_url: str, client: A
 def test_api_non_json_body_is_a_client_error(app_url: str) -> None:
     r = httpx.post(app_url + "gradio_api/call/ask", content=b"\xff\xfe{not json", timeout=30)
     assert 400 <= r.status_code < 500, r.status_code
+
+
+# ------------------------------------------------------------------ the chat UI
+
+
+@integration
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_chat_handles_bad_input(service: Any, index_settings: Settings, tmp_path: Path, name: str) -> None:
+    """Through the chat's own handlers over the real service: a message, never a traceback; an
+    empty question is explained without asking the service."""
+    from ui.app import RapportUI
+
+    ui = RapportUI(service, replace(index_settings, data_dir=tmp_path))
+    question = BAD_INPUTS[name]
+    chat, _box, hint, ticket = ui.admit(question, [], "no", False)
+    if not question.strip():
+        assert "Skriv et spørsmål" in hint and not isinstance(ticket, str)
+        return
+    assert isinstance(ticket, str)
+    *_, (messages, turns, _source, raw) = list(ui.respond(ticket, [], "no", "*", False))
+    shown = " ".join(m["content"] for m in messages)
+    assert "Traceback" not in shown and "<script" not in shown.casefold(), (name, shown[:300])
+    answer = turns[-1].answer
+    assert answer is not None, (name, turns[-1].notice)
+    check_answer(service.report, answer.to_json(), name, question)
+    assert json.loads(raw)["answer"] == answer.answer

@@ -1,15 +1,20 @@
-"""Load: the real service behind the real app, 50 simultaneous sessions x 10 eval questions.
+"""Load and soak: the real service behind the real app.
 
-The index is built in a temporary data dir with the hash embedding (about 2 s). Every answer
-under load must equal the single-user answer to the same question (answer text, value, unit,
-first citation); nothing may fail; the whole run is bounded (a hang guard, not a latency
-assertion). p50/p95 are printed (run with -s to see them) and recorded as test properties.
+Load: 50 simultaneous sessions x 10 eval questions. Soak: `rapport serve` in its own process
+asked without pause for RAPPORT_SOAK_SECONDS (default 90) by sessions that come and go, its
+resident memory sampled every few seconds. The index is built in a temporary data dir with the
+hash embedding (a few seconds). Every answer under load must equal the single-user answer to the
+same question (answer text, value, unit, first citation); nothing may fail or be refused;
+memory must stop growing once the sessions Gradio keeps are at their bound. Runs are bounded by
+generous hang guards, never by latency: figures are printed (run with -s) and recorded as test
+properties, not asserted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -34,7 +39,9 @@ pytestmark = [
 
 SESSIONS = 50
 QUESTIONS_PER_SESSION = 10
-DEADLINE_S = 300.0
+DEADLINE_S = 1800.0  # a hang guard: a run this long is stuck, not slow
+SOAK_S = float(os.environ.get("RAPPORT_SOAK_SECONDS", "90"))
+SOAK_CAPACITY = 30  # sessions the soak server keeps (its memory bound), far fewer than the soak opens
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +55,7 @@ def real_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, st
     )
     run_ingest(settings, progress=False)
     service = build_service(settings)
-    demo = create_app(service, settings, stream_delay_s=0)
+    demo = create_app(service, settings)
     _, url, _ = launch(demo, settings, prevent_thread_lock=True, quiet=True)
     try:
         yield service, url
@@ -107,9 +114,9 @@ def test_service_answers_do_not_change_across_threads(real_app: tuple[Any, str])
 
 
 @integration
+@pytest.mark.slow
 def test_fifty_sessions_get_the_single_user_answers(real_app: tuple[Any, str], record_property: Any) -> None:
     _, url = real_app
-    t0 = time.monotonic()
     report = run_load(
         url,
         sessions=SESSIONS,
@@ -127,14 +134,67 @@ def test_fifty_sessions_get_the_single_user_answers(real_app: tuple[Any, str], r
     )
     record_property("load_p50_ms", lat["p50"])
     record_property("load_p95_ms", lat["p95"])
-    assert time.monotonic() - t0 < DEADLINE_S + 30, "the load driver overran its deadline"
     assert report["finished"], (
         f"not finished within {DEADLINE_S} s: {report['unfinished_sessions']} sessions left"
     )
     assert report["single_user"]["errors"] == 0, report["single_user"]["error_samples"]
     assert report["errors"] == 0, report["error_samples"]
-    assert report["requests_done"] == SESSIONS * QUESTIONS_PER_SESSION
+    assert report["requests_done"] == SESSIONS * QUESTIONS_PER_SESSION and report["busy"] == 0
     assert report["mismatches"] == 0, report["mismatch_samples"]
+
+
+@integration
+@pytest.mark.slow
+def test_soak_memory_stops_growing_and_answers_stay_right(tmp_path: Path, record_property: Any) -> None:
+    from ingest.pipeline import run_ingest
+
+    data = tmp_path / "soak-data"
+    run_ingest(Settings(data_dir=data, embedding="hash"), progress=False)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GRADIO_ANALYTICS_ENABLED="False",
+               RAPPORT_SESSION_CAPACITY=str(SOAK_CAPACITY))
+    proc = subprocess.Popen([sys.executable, "-m", "rapport.cli", "serve", "--data-dir", str(data), "--embedding",
+                             "hash", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        end = time.monotonic() + 300
+        while not _up(url):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < end, "the server never came up"
+            time.sleep(0.5)
+        report = run_load(url, sessions=12, questions=load_questions()[:60], soak_s=SOAK_S, new_session_every=4,
+                          rss_pids=[proc.pid], rss_every_s=max(2.0, SOAK_S / 30), deadline_s=SOAK_S + DEADLINE_S,
+                          request_timeout_s=120, echo=print)
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=60)[0] or ""
+    memory = report["memory"]["per_process"][str(proc.pid)]
+    series = [(s["t_s"], s["rss_mib"][str(proc.pid)]) for s in report["memory"]["samples"]]
+    print(f"\nsoak: {report['requests_done']} answers in {report['wall_s']} s by {report['sessions_opened']} sessions; "
+          f"RSS {memory['first']} -> {memory['last']} MiB (max {memory['max']}), after warm-up "
+          f"{memory['warm_median']} -> {memory['end_median']} MiB; {report.get('answers_per_server_cpu_s')} "
+          f"answers per server CPU-second\nRSS over time (s, MiB): {series}")
+    record_property("soak_rss_series", json.dumps(series))
+    record_property("soak_growth_after_warmup_mib", memory["growth_after_warmup"])
+    assert "Traceback" not in out
+    assert report["finished"] and report["errors"] == 0 and report["busy"] == 0, report["error_samples"]
+    assert report["mismatches"] == 0, report["mismatch_samples"]
+    assert report["sessions_opened"] >= 3 * SOAK_CAPACITY  # the bound on kept sessions was reached
+    # ~80 KB of state per session: without the bound, the sessions opened after warm-up alone would
+    # add about this much; with it, the second half of the run grows by less than a third of that
+    per_session_mib = 80 / 1024
+    unbounded = report["sessions_opened"] / 2 * per_session_mib
+    assert memory["growth_after_warmup"] < max(8.0, unbounded / 3), (memory, unbounded)
+
+
+def _up(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @integration
@@ -175,7 +235,7 @@ def _fake_factory(answer: Any, delay_s: float = 0.0, hang_after: int | None = No
     lock = threading.Lock()
     release = threading.Event()
 
-    def factory():
+    def factory(url: str = "fake"):
         def ask(q: str) -> Any:
             with lock:
                 calls["n"] += 1
@@ -230,7 +290,6 @@ def test_driver_counts_mismatches_and_errors() -> None:
 
 def test_driver_stops_at_its_deadline() -> None:
     factory, release = _fake_factory(lambda q, n: _reply(q), hang_after=3)
-    t0 = time.monotonic()
     try:
         report = run_load(
             "fake",
@@ -242,5 +301,4 @@ def test_driver_stops_at_its_deadline() -> None:
         )
     finally:
         release.set()
-    assert time.monotonic() - t0 < 10
     assert not report["finished"] and report["requests_done"] < 15

@@ -121,14 +121,18 @@ def test_serve_help_documents_the_loopback_default() -> None:
 
 def _stub_serving(monkeypatch: pytest.MonkeyPatch, launched: list[Settings]) -> None:
     """serve() without building anything or opening a port."""
-    monkeypatch.setattr(ui_app, "build_service_with_index", lambda settings, echo=print: object())
+    import rag.service
+    import ui.launch
+
+    monkeypatch.setattr(rag.service, "build_service", lambda settings, **kw: object())
+    monkeypatch.setattr(ui.launch, "first_start", lambda settings: False)
     monkeypatch.setattr(ui_app, "create_app", lambda service, settings, **kw: object())
 
     def fake_launch(demo: Any, settings: Settings, **kw: Any) -> tuple:
         launched.append(settings)
         return None, "", ""
 
-    monkeypatch.setattr(ui_app, "launch", fake_launch)
+    monkeypatch.setattr(ui.launch, "launch", fake_launch)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "10.0.0.5", "rapport.example.org"])
@@ -283,7 +287,7 @@ def test_login_protects_page_api_and_files(auth_app: tuple[str, tuple[str, str]]
     upload = httpx.post(
         url + "gradio_api/upload", files={"files": ("x.txt", b"hei", "text/plain")}, timeout=10
     )
-    assert upload.status_code == 401
+    assert upload.status_code == 404  # the app takes no files: no upload route, with or without login
     page = httpx.get(url, timeout=10)
     assert password not in page.text
     wrong = httpx.post(url + "login", data={"username": user, "password": "feil"}, timeout=10)
@@ -357,33 +361,14 @@ def test_file_routes_refuse_files_outside_the_app(
 
 
 @pytest.mark.integration
-def test_uploads_are_capped_and_not_served_as_pages(app: tuple[str, int, Any]) -> None:
-    """Gradio accepts uploads even though the app has no file input (see the report): they must
-    at least stay under the 1 MB cap and come back as downloads, never as an HTML page."""
+def test_uploads_are_refused(app: tuple[str, int, Any]) -> None:
+    """The app has no file input, so Gradio's upload routes are closed (404), big or small."""
     url, _, _ = app
-    big = httpx.post(
-        url + "gradio_api/upload",
-        files={"files": ("big.bin", b"x" * 1_100_000, "application/octet-stream")},
-        timeout=30,
-    )
-    assert big.status_code == 413
-    r = httpx.post(
-        url + "gradio_api/upload",
-        files={"files": ("x.html", b"<script>alert(1)</script>", "text/html")},
-        timeout=30,
-    )
-    if r.status_code != 200:
-        return  # uploads refused altogether: fine
-    stored = Path(r.json()[0])
-    try:
-        got = httpx.get(url + "gradio_api/file=" + str(stored), timeout=10)
-        if got.status_code == 200:
-            assert "text/html" not in got.headers.get("content-type", "")
-            assert got.headers.get("content-disposition", "").startswith("attachment")
-    finally:
-        stored.unlink(missing_ok=True)
-        if stored.parent.is_dir() and not any(stored.parent.iterdir()):
-            stored.parent.rmdir()
+    for name, body, kind in (("big.bin", b"x" * 1_100_000, "application/octet-stream"),
+                             ("x.html", b"<script>alert(1)</script>", "text/html")):
+        for route in ("gradio_api/upload", "upload"):
+            r = httpx.post(url + route, files={"files": (name, body, kind)}, timeout=30)
+            assert r.status_code == 404 and len(r.content) < 300, (route, r.status_code, r.text[:200])
 
 
 @pytest.mark.integration
@@ -429,9 +414,9 @@ def test_no_handler_ingests_or_takes_a_path(app: tuple[str, int, Any]) -> None:
         if isinstance(b, gr.File | gr.UploadButton | gr.Image | gr.Audio | gr.Video)
     ]
     assert not file_inputs, file_inputs
-    source = (ROOT / "ui" / "app.py").read_text(encoding="utf-8")
-    handler_part = source.split("def create_app(", 1)[1].split("def auth_pair(", 1)[0]
-    assert "run_ingest" not in handler_part and "ingest.pipeline" not in handler_part
+    for part in ("app.py", "chat.py", "sources.py", "lookup.py", "api.py", "render.py", "source_view.py"):
+        source = (ROOT / "ui" / part).read_text(encoding="utf-8")
+        assert "run_ingest" not in source and "ingest.pipeline" not in source and "build_service" not in source
 
 
 # ------------------------------------------------------------------ feedback SQL
@@ -484,20 +469,19 @@ def test_feedback_csv_export_defuses_formulas(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_feedback_from_the_chat_keeps_an_injected_question_intact(service: Any, tmp_path: Path) -> None:
-    """Through the app's own handlers: ask in the chat, vote, read the row back."""
+    """Through the app's own handlers over the real service: ask in the chat, vote, read the row back."""
     import gradio as gr
 
     settings = Settings(data_dir=tmp_path, embedding="hash", port=free_port())
-    demo = ui_app.create_app(service, settings, stream_delay_s=0)
-    fns = {fn.name: fn.fn for fn in demo.fns.values() if getattr(fn, "name", None)}
+    ui = ui_app.RapportUI(service, settings)
+    ui.build()
     question = "Hva var netto driftsresultat i 2020? " + DROP
-    *_, last = fns["respond"](question, [], [], "nb")
-    messages, turns = last[0], last[1]
-    assert turns and turns[-1]["question"] == " ".join(question.split())
-    like = gr.LikeData(
-        target=None, data={"index": turns[-1]["msg_index"], "value": messages[-1], "liked": True}
-    )
-    fns["liked"](turns, "nb", like)
+    _, _, _, ticket = ui.admit(question, [], "no", False)
+    *_, (messages, turns, _, _) = list(ui.respond(ticket, [], "no", "*", False))
+    assert turns and turns[-1].question == " ".join(question.split()) and turns[-1].answer is not None
+    like = gr.LikeData(target=None, data={"index": turns[-1].msg_index, "value": "", "liked": True})
+    status, _, _ = ui.on_like(turns, "no", like)
+    assert "Takk!" in status
     entries = FeedbackStore(tmp_path / "feedback.sqlite3").entries()
-    assert len(entries) == 1 and entries[0].question == turns[-1]["question"] and DROP in entries[0].question
+    assert len(entries) == 1 and entries[0].question == turns[-1].question and DROP in entries[0].question
     assert entries[0].vote == "up"

@@ -1,30 +1,32 @@
-"""The Blocks app without a server: its handlers are called directly with a fake service."""
+"""The app's handlers, called directly (no server, no browser) with a fake service over a fake
+report: asking, chips of older answers, alternatives, abstentions, follow-ups, charts, the report
+picker, language and staff view, busy, first start, feedback."""
 
 from __future__ import annotations
 
 import json
-import sys
-import types
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pytest
-from test_ui_support import RESULT_PROSE_CITATION, TABLE_CITATION, XSS, FakeService
-
-from rapport.settings import Settings
-from ui import app as ui_app
-from ui.app import (
-    MAX_QUESTION_CHARS,
-    QuestionError,
-    answer_json,
-    check_question,
-    create_app,
-    history_for,
+from test_ui_support import (
+    AMBIGUOUS_Q,
+    BUDGET_Q,
+    GRANT_Q,
+    REPORT_ID,
+    REPORT_TITLE,
+    FakeService,
 )
-from ui.feedback import FeedbackStore
-from ui.render import citation_key
+
+from rag.messages import MESSAGES
+from rapport.settings import Settings
+from ui.app import RapportUI, create_app
+from ui.chat import ChatTurn, history_for
+from ui.feedback import FeedbackError, FeedbackStore
+from ui.holder import ServiceHolder
+
+Q = "Hva var netto driftsresultat i 2020?"
 
 
 @pytest.fixture
@@ -38,287 +40,342 @@ def service() -> FakeService:
 
 
 @pytest.fixture
-def demo(service: FakeService, settings: Settings) -> gr.Blocks:
-    return create_app(service, settings, stream_delay_s=0)
+def ui(service: FakeService, settings: Settings) -> RapportUI:
+    app = RapportUI(service, settings)
+    app.build()
+    service.calls.clear()  # building asked the example questions
+    return app
 
 
-def handler(demo: gr.Blocks, name: str) -> Callable[..., Any]:
-    fns = [f.fn for f in demo.fns.values() if f.name == name]
-    assert fns, f"no handler {name}"
-    return fns[0]  # type: ignore[return-value]
+def ask(ui: RapportUI, question: str, turns: list | None = None, lang: str = "no", report: str = "*",
+        staff: bool = False) -> tuple[list, list, str, str]:
+    """Type `question`, press Send: (messages, turns, source panel, raw JSON) of the answer."""
+    _chat, _box, hint, ticket = ui.admit(question, turns or [], lang, staff)
+    assert isinstance(ticket, str), hint
+    *_, last = list(ui.respond(ticket, turns or [], lang, report, staff))
+    return last
 
 
-def run_chat(
-    demo: gr.Blocks, question: str, messages: list | None = None, turns: list | None = None, lang: str = "nb"
-) -> list[tuple]:
-    return list(handler(demo, "respond")(question, messages or [], turns or [], lang))
+def is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
 
 
-def test_create_app_builds_with_named_ask_endpoint(demo: gr.Blocks) -> None:
+def answer_message(messages: list, turn: ChatTurn) -> str:
+    return messages[turn.msg_index]["content"]
+
+
+# ---------------------------------------------------------------- building
+
+
+def test_app_builds_with_one_public_endpoint_and_its_parts(ui: RapportUI) -> None:
+    demo = ui.demo
     assert isinstance(demo, gr.Blocks)
-    api_names = {f.api_name for f in demo.fns.values() if f.api_visibility == "public"}
-    assert api_names == {"ask"}
-    config = demo.get_config_file()
-    elem_ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
-    assert {
-        "chat",
-        "question",
-        "new-chat",
-        "chips",
-        "source",
-        "lookup-table",
-        "lookup-copy",
-        "raw-json",
-    } <= elem_ids
+    assert {f.api_name for f in demo.fns.values() if f.api_visibility == "public"} == {"ask"}
+    ids = {c.get("props", {}).get("elem_id") for c in demo.get_config_file()["components"]}
+    assert {"chat", "question", "send", "new-chat", "source", "report-pick", "lookup-report", "lookup-table",
+            "lookup-chart", "rapport-bus", "rapport-ticket", "feedback-status", "staff"} <= ids
+    assert ui.title("no") == f"Spør årsrapporten: {REPORT_TITLE}"
+    assert ui.picker_choices("en") == [("All reports", "*"), (REPORT_TITLE, REPORT_ID)]
+    assert isinstance(create_app(FakeService(), ui.settings), gr.Blocks)
 
 
-def test_chat_streams_then_shows_number_and_chips(demo: gr.Blocks, service: FakeService) -> None:
-    outputs = run_chat(demo, "Hva var netto driftsresultat i 2020?")
-    assert len(outputs) >= 4  # pending, at least two partial steps, final
-    pending_messages = outputs[0][0]
-    assert "answer pending" in pending_messages[-1]["content"]
-    partial_texts = [o[0][-1]["content"] for o in outputs[1:-1]]
-    assert all("answer-value" in p and "answer-sources" not in p for p in partial_texts)
-    messages, turns, _textbox, chips, source, raw = outputs[-1]
-    final = messages[-1]
-    assert '<p class="answer-value">-679,4 mill. kr</p>' in final["content"]
-    assert final["options"] == [
-        {"label": "Tabell 1 · Netto driftsresultat · Regnskap 2020", "value": citation_key(TABLE_CITATION)},
-        {"label": "Kapittel 02 · linje 227–228", "value": citation_key(RESULT_PROSE_CITATION)},
-    ]
-    assert chips["value"] == citation_key(TABLE_CITATION)
-    assert 'class="num cell-hit">-679,4<' in source
-    assert json.loads(raw)["value_raw"] == "-679,4"
-    assert len(turns) == 1 and turns[0]["question"] == "Hva var netto driftsresultat i 2020?"
-    assert turns[0]["msg_index"] == 1 and turns[0]["answer"].to_json() == json.loads(raw)
-    assert service.calls == [("Hva var netto driftsresultat i 2020?", [])]
+def test_examples_come_from_the_report_and_are_answered(settings: Settings, service: FakeService) -> None:
+    ui = RapportUI(service, settings)
+    # a row of each table with a column for the report's year, in plain words; kept only when answered
+    assert ui.example_questions("no") == ["Hva var antall elever i 2020?"]
+    asked = [q for q, _, _ in service.calls]
+    assert asked[:2] == ["Hva var rammetilskudd i 2020?", "Hva var antall elever i 2020?"]
+    assert service.ask(asked[0]).abstained  # … so it is not offered
+    assert ui.example_questions("en") == ["What was «Antall elever» in 2020?"]
 
 
-def test_follow_up_passes_previous_turns_as_history(demo: gr.Blocks, service: FakeService) -> None:
-    messages, turns, *_ = run_chat(demo, "Hva var netto driftsresultat i 2020?")[-1]
-    messages2, turns2, *_ = run_chat(demo, "Og budsjettet?", messages, turns)[-1]
-    assert len(messages2) == 4 and len(turns2) == 2 and turns2[1]["msg_index"] == 3
-    question, history = service.calls[-1]
-    assert question == "Og budsjettet?"
-    # the earlier Answer goes along: its question and its cited table and row
-    assert [a.question for a in history] == ["Hva var netto driftsresultat i 2020?"]
-    assert history[0].citations[0] == TABLE_CITATION
+# ---------------------------------------------------------------- asking
 
 
-def test_html_in_question_is_escaped_in_chat(demo: gr.Blocks) -> None:
-    messages, *_ = run_chat(demo, f"Hva er <b>ond</b> {XSS}?")[-1]
-    joined = " ".join(m["content"] for m in messages)
-    assert "&lt;b&gt;ond&lt;/b&gt;" in joined and "&lt;script&gt;alert(1)&lt;/script&gt;" in joined
-    assert "<script" not in joined and "<b>" not in joined
-
-
-def test_service_failure_shows_friendly_message(demo: gr.Blocks) -> None:
-    outputs = run_chat(demo, "boom")
-    messages, turns, *_ = outputs[-1]
-    content = messages[-1]["content"]
-    assert "noe gikk galt" in content and "answer-error" in content
-    assert "Traceback" not in content and "secret" not in content and "passwd" not in content
-    assert turns == []
-
-
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("", "Skriv et spørsmål"),
-        ("   \n\t ", "Skriv et spørsmål"),
-        ("x" * (MAX_QUESTION_CHARS + 1), "for langt"),
-        ("x" * 100_000, "for langt"),
-        ("\x00\x01\x02binær", "ikke er tekst"),
-        ("\ufffd" * 20 + "abc", "ikke er tekst"),
-    ],
-)
-def test_bad_input_gets_a_clear_message_without_calling_service(
-    demo: gr.Blocks, service: FakeService, question: str, expected: str
-) -> None:
-    outputs = run_chat(demo, question)
-    assert len(outputs) == 1
-    assert expected in outputs[0][0][-1]["content"]
+def test_empty_send_explains_itself_and_asks_nothing(ui: RapportUI, service: FakeService) -> None:
+    ui.example_questions("en")  # the hint quotes an example: found (and checked) once per language
+    service.calls.clear()
+    for text in ("", "   ", None):
+        chat, box, hint, ticket = ui.admit(text, [], "no", False)
+        assert is_skip(chat) and is_skip(ticket)
+        assert "Skriv et spørsmål i feltet først, for eksempel: «Hva var antall elever i 2020?»" in hint
+        assert 'role="status"' in hint
+    assert "Type a question in the box first" in ui.admit("", [], "en", False)[2]
     assert service.calls == []
 
 
-def test_check_question_cleans_control_characters() -> None:
-    assert (
-        check_question("Hva var\x07 netto\u200b driftsresultat?\n") == "Hva var netto\u200b driftsresultat?"
-    )
-    with pytest.raises(QuestionError, match="Please type"):
-        check_question("", "en")
-    with pytest.raises(QuestionError):
-        check_question(b"bytes")  # type: ignore[arg-type]
+def test_question_gets_placeholder_then_plain_answer_figure_source_and_marked_cell(ui: RapportUI,
+                                                                                   service: FakeService) -> None:
+    chat, box, hint, ticket = ui.admit(Q, [], "no", False)
+    assert box == "" and chat[-1]["content"].startswith('<div class="answer pending">') and ticket.endswith("|" + Q)
+    messages, turns, source, raw = ask(ui, Q)
+    turn = turns[-1]
+    html = answer_message(messages, turn)
+    assert html.index("«Netto driftsresultat» i regnskapet for 2020") < html.index('class="figure-value">-679,4<')
+    assert '<span class="figure-unit">mill. kr</span>' in html and "side 3" in html
+    assert messages[turn.msg_index + 1]["metadata"] == {"title": "Slik ble svaret funnet", "status": "done"}
+    assert 'class="num cell-hit">-679,4<' in source
+    data = json.loads(raw)
+    assert data["value_raw"] == "-679,4" and data["citations"][0]["lines"] == [350, 350]
+    assert service.calls[-1] == (Q, [], None)
 
 
-def test_answer_json_never_raises(service: FakeService, settings: Settings) -> None:
-    ok = answer_json(service, "Hva var netto driftsresultat i 2020?", settings)
-    assert ok["value"] == -679.4 and ok["citations"][0]["table"] == 1
-    for bad in ("", "\x00", "x" * 50_000, None, 42, "boom"):
-        data = answer_json(service, bad, settings)
-        assert data["abstained"] is True and data["error"] and data["citations"] == []
-        assert set(ok) <= set(data)
+def test_a_huge_question_is_not_shipped_back_whole(ui: RapportUI) -> None:
+    _, _, _, ticket = ui.admit("Hva " * 300_000, [], "no", False)
+    assert 20_000 < len(ticket) < 20_010
 
 
-def test_history_skips_failed_turns_and_keeps_the_last_ones() -> None:
-    answer = FakeService().ask("Hva var netto driftsresultat i 2020?")
-    turns = [{"question": "a", "answer": None}] + [{"question": f"q{i}", "answer": answer} for i in range(15)]
-    history = history_for(turns)
-    assert len(history) == ui_app.HISTORY_TURNS and all(h is answer for h in history)
-    assert history_for([]) == []
+def test_follow_up_sends_earlier_answers_as_history(ui: RapportUI, service: FakeService) -> None:
+    _, turns, _, _ = ask(ui, Q)
+    ask(ui, "og budsjettet?", turns)
+    question, history, _ = service.calls[-1]
+    assert question == "og budsjettet?" and [a.question for a in history] == [Q]
+    assert history_for([ChatTurn(1, "x", notice="busy"), *turns]) == [turns[0].answer]
 
 
-def test_new_conversation_resets_everything(demo: gr.Blocks) -> None:
-    messages, turns, text, chips, source, raw = handler(demo, "reset")("nb")
-    assert messages == [] and turns == [] and text == "" and raw == ""
-    assert chips["choices"] == [] and "Klikk på en kilde" in source
+def test_follow_ups_and_chart_after_a_table_answer(ui: RapportUI) -> None:
+    messages, turns, _, _ = ask(ui, Q)
+    turn = turns[-1]
+    # same row in the other column of its kind (budget), same column in the next row with a figure
+    assert turn.followups == (BUDGET_Q, "Hva var «Regnskapsresultat» (Regnskap 2020) i tabell 1?")
+    html = answer_message(messages, turn)
+    assert "Spør videre:" in html and '<figure class="row-chart">' in html and "Budsjett 2020: -237,0" in html
+    messages, turns, _, _ = ask(ui, "What was the net operating result?")
+    assert turns[-1].followups[0] == "What was «Netto driftsresultat» (Budsjett 2020) in table 1?"
 
 
-def test_chip_click_shows_cited_cell(demo: gr.Blocks) -> None:
-    messages, turns, *_ = run_chat(demo, "Hva var netto driftsresultat i 2020?")[-1]
-    key = messages[-1]["options"][0]["value"]
-    chips, source = handler(demo, "option_clicked")(
-        turns, "nb", gr.SelectData(None, {"index": 0, "value": key})
-    )
-    assert chips["value"] == key
-    assert 'class="num cell-hit">-679,4<' in source and 'class="row-hit"' in source
-    assert 'class="num cell-hit">-679,4<' in handler(demo, "show_chip")(key, "en")
-    # a forged or broken chip value gives a notice, not an error
-    assert "src-empty" in handler(demo, "show_chip")("{broken", "nb")
+def test_row_over_years_gets_a_chart_and_prose_gets_none(ui: RapportUI) -> None:
+    messages, turns, _, _ = ask(ui, "Hvor mange elever var det?")
+    html = answer_message(messages, turns[-1])
+    assert '<figure class="row-chart">' in html and "2018: 4 000; 2019: 4 100; 2020: 4 150" in html
+    assert turns[-1].followups[0] == "Hva var «Antall elever» (2019) i tabell 4.7?"
+    messages, turns, _, _ = ask(ui, "Hva var resultatgraden?", turns)
+    assert "row-chart" not in answer_message(messages, turns[-1]) and turns[-1].followups == ()
 
 
-def test_clicking_an_older_answer_shows_its_sources(demo: gr.Blocks) -> None:
-    messages, turns, *_ = run_chat(demo, "Hva var resultatgraden?")[-1]
-    messages, turns, *_ = run_chat(demo, "Hva var netto driftsresultat i 2020?", messages, turns)[-1]
-    chips, source, raw = handler(demo, "message_clicked")(
-        turns, "nb", gr.SelectData(None, {"index": 1, "value": ""})
-    )
-    assert chips["choices"][0][0] == "Kapittel 02 · linje 227–229"
-    assert '<mark class="quote-hit">' in source
-    assert json.loads(raw)["value_raw"] == "5,9"
+def test_unsure_answer_offers_alternatives_and_a_click_asks_that_question(ui: RapportUI,
+                                                                          service: FakeService) -> None:
+    messages, turns, _, _ = ask(ui, AMBIGUOUS_Q)
+    html = answer_message(messages, turns[-1])
+    assert "Usikkert svar" in html and f'<span class="chip-q">{GRANT_Q}</span>' in html
+    chat, box, hint, ticket, source, raw = ui.on_bus(f"ask|{GRANT_Q}|n1", turns, "no", False)
+    assert is_skip(source) and ticket.endswith("|" + GRANT_Q)
+    *_, (messages, turns, source, raw) = list(ui.respond(ticket, turns, "no", "*", False))
+    assert service.calls[-1][0] == GRANT_Q and 'class="figure-value">-1 994,0<' in answer_message(messages, turns[-1])
+    assert 'class="num cell-hit">-1 994,0<' in source
 
 
-def test_like_and_dislike_are_stored(demo: gr.Blocks, settings: Settings) -> None:
-    messages, turns, *_ = run_chat(demo, "Hva var netto driftsresultat i 2020?")[-1]
-    liked = handler(demo, "liked")
-    liked(turns, "nb", gr.LikeData(None, {"index": 1, "value": messages[1]["content"], "liked": True}))
-    liked(turns, "nb", gr.LikeData(None, {"index": 1, "value": messages[1]["content"], "liked": False}))
-    # a vote on the question (not an answer) is ignored
-    liked(turns, "nb", gr.LikeData(None, {"index": 0, "value": "question", "liked": True}))
-    entries = FeedbackStore(settings.data_dir / "feedback.sqlite3").entries()
-    assert [e.vote for e in entries] == ["up", "down"]
-    assert entries[0].question == "Hva var netto driftsresultat i 2020?"
-    assert entries[0].answer.startswith("Netto driftsresultat i 2020 var -679,4")
-    assert json.loads(entries[0].citations_json) == [
-        TABLE_CITATION.to_json(),
-        RESULT_PROSE_CITATION.to_json(),
-    ]
+def test_abstention_outlines_no_cell_and_clears_the_previous_one(ui: RapportUI) -> None:
+    _, turns, source, _ = ask(ui, Q)
+    assert "cell-hit" in source
+    messages, turns, source, _ = ask(ui, "Hvem er ordfører?", turns)
+    html = answer_message(messages, turns[-1])
+    assert "cell-hit" not in source and "row-hit" not in source and "Dette svaret har ingen kilde" in source
+    assert "figure-value" not in html and "Det nærmeste rapporten har:" in html and "chip-ask" in html
 
 
-def test_lookup_search_view_and_copy(demo: gr.Blocks) -> None:
-    search = handler(demo, "search_tables")
-    assert [c[1] for c in search("1", "nb")["choices"]] == ["0"]
-    assert [c[1] for c in search("tabell 99", "nb")["choices"]] == ["1"]
-    assert [c[1] for c in search("netto driftsresultat", "nb")["choices"]] == ["0"]
-    assert search("finnes ikke", "nb")["choices"] == []
-    assert len(search("", "nb")["choices"]) == 2
-    html, rows, cols, copy = handler(demo, "choose_table")("0", "nb")
-    assert "report-table" in html and copy == ""
-    assert cols["value"] == "Regnskap 2020"
-    row_index = next(v for label, v in rows["choices"] if label == "Netto driftsresultat")
-    html, copy = handler(demo, "choose_cell")("0", row_index, "Regnskap 2020", "nb")
-    assert (
-        copy == "-679,4 mill. kr — Tabell 1, rad «Netto driftsresultat», kolonne «Regnskap 2020», linje 350"
-    )
-    assert 'class="num cell-hit">-679,4<' in html
-    html, rows, cols, copy = handler(demo, "choose_table")("1", "nb")
-    assert "<script" not in html and "&lt;script&gt;" in html
+def test_an_older_answers_chip_still_opens_its_source(ui: RapportUI) -> None:
+    _, turns, _, _ = ask(ui, Q)
+    _, turns, source, _ = ask(ui, "Hvor mange elever var det?", turns)
+    assert "Tabell 4.7" in source
+    first = turns[0]
+    *_, source, raw = ui.on_bus(f"src-{first.id}-0|x1", turns, "no", False)
+    assert 'class="num cell-hit">-679,4<' in source and json.loads(raw)["question"] == Q
+    *_, source, raw = ui.on_bus("src-999-0|x2", turns, "no", False)
+    assert "Fant ikke kilden" in source
+    assert all(is_skip(x) for x in ui.on_bus("garbage", turns, "no", False))
+    assert all(is_skip(x) for x in ui.on_bus("src-a-b|x", turns, "no", False))
 
 
-def test_language_switch_relabels(demo: gr.Blocks) -> None:
-    out = handler(demo, "switch_language")("en", None, None, "")
-    assert out[0] == "# Annual Report 2020 – ask the report"
-    assert out[5]["label"] == "Question"
-    assert out[6]["value"] == "Send" and out[7]["value"] == "New conversation"
-    assert "Click a source" in out[10]
-    back = handler(demo, "switch_language")("nb", None, None, "")
-    assert back[5]["label"] == "Spørsmål"
+def test_report_picker_restricts_the_question(ui: RapportUI, service: FakeService) -> None:
+    ask(ui, Q, report=REPORT_ID)
+    assert service.calls[-1][2] == [REPORT_ID]
+    ask(ui, Q, report="*")
+    assert service.calls[-1][2] is None
 
 
-def test_auth_and_exposure_helpers() -> None:
-    assert ui_app.auth_pair(Settings()) is None
-    assert ui_app.auth_pair(Settings(auth_user="u", auth_password="p")) == ("u", "p")
-    with pytest.raises(ValueError):
-        ui_app.auth_pair(Settings(auth_user="u"))
-    assert not ui_app.is_exposed("127.0.0.1") and not ui_app.is_exposed("localhost")
-    assert ui_app.is_exposed("0.0.0.0") and ui_app.is_exposed("192.168.1.10")
+def test_service_failure_is_a_friendly_message_without_details(ui: RapportUI) -> None:
+    messages, turns, source, raw = ask(ui, "boom")
+    text = messages[-1]["content"]
+    assert "noe gikk galt" in text and "answer-error" in text
+    for leak in ("Traceback", "secret", "/etc/passwd", "http", "RuntimeError"):
+        assert leak not in text
+    assert is_skip(source) and turns[-1].notice == "error_service"
 
 
-def _fake_stage_modules(monkeypatch: pytest.MonkeyPatch, calls: list[str], fail_first: bool) -> None:
-    """Stand-ins for rag.service and ingest.pipeline so serve() runs without models."""
+def test_raw_json_never_carries_urls_credentials_or_paths(ui: RapportUI, service: FakeService) -> None:
+    from dataclasses import replace
 
-    class ServiceError(Exception):
-        pass
-
-    class IngestError(Exception):
-        pass
-
-    attempts = {"n": 0}
-
-    def build_service(settings: Settings) -> FakeService:
-        attempts["n"] += 1
-        calls.append("build_service")
-        if fail_first and attempts["n"] == 1:
-            raise ServiceError("no index")
-        return FakeService()
-
-    def run_ingest(settings: Settings, force: bool = False, progress: bool = True) -> Any:
-        calls.append(f"run_ingest(force={force}, progress={progress})")
-        return types.SimpleNamespace(describe=lambda: "indexed 2 tables")
-
-    service_mod = types.ModuleType("rag.service")
-    service_mod.ServiceError = ServiceError  # type: ignore[attr-defined]
-    service_mod.build_service = build_service  # type: ignore[attr-defined]
-    pipeline_mod = types.ModuleType("ingest.pipeline")
-    pipeline_mod.IngestError = IngestError  # type: ignore[attr-defined]
-    pipeline_mod.run_ingest = run_ingest  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "rag.service", service_mod)
-    monkeypatch.setitem(sys.modules, "ingest.pipeline", pipeline_mod)
-
-    def fake_launch(demo: gr.Blocks, settings: Settings, **kw: Any) -> tuple:
-        calls.append(f"launch({settings.host}:{settings.port})")
-        return None, "", ""
-
-    monkeypatch.setattr(ui_app, "launch", fake_launch)
+    answer = replace(service.ask(Q), trace=("store http://admin:s3cret@chroma.internal:8000/api failed",
+                                            "read /srv/rapport/data/chroma/x.sqlite3", "api_key=abc123def"))
+    data = json.loads(ui.answer_json_text(answer))
+    trace = " ".join(data["trace"])
+    for leak in ("http", "s3cret", "admin", "chroma.internal", "/srv/", "abc123def"):
+        assert leak not in trace, trace
+    assert data["answer"] == answer.answer and data["citations"][0]["quote"] == answer.citations[0].quote
 
 
-def test_serve_builds_missing_index_then_launches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    calls: list[str] = []
-    echoed: list[str] = []
-    _fake_stage_modules(monkeypatch, calls, fail_first=True)
-    ui_app.serve(Settings(data_dir=tmp_path, host="0.0.0.0", port=7999), echo=echoed.append)
-    assert calls == [
-        "build_service",
-        "run_ingest(force=False, progress=True)",
-        "build_service",
-        "launch(0.0.0.0:7999)",
-    ]
-    text = "\n".join(echoed)
-    assert "WARNING" in text and "exposes the app to the network" in text and "RAPPORT_AUTH_USER" in text
-    assert "Building it now" in text and "indexed 2 tables" in text
+# ---------------------------------------------------------------- busy
 
 
-def test_serve_on_localhost_with_index_does_not_warn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    calls: list[str] = []
-    echoed: list[str] = []
-    _fake_stage_modules(monkeypatch, calls, fail_first=False)
-    ui_app.serve(Settings(data_dir=tmp_path), echo=echoed.append)
-    assert calls == ["build_service", "launch(127.0.0.1:7860)"]
-    assert not any("WARNING" in e for e in echoed)
+@pytest.mark.parametrize(("question", "lang"), [(Q, "no"), ("What was the net operating result?", "en")])
+def test_full_queue_answers_busy_in_the_questions_language_and_computes_nothing(
+        ui: RapportUI, service: FakeService, monkeypatch: pytest.MonkeyPatch, question: str, lang: str) -> None:
+    monkeypatch.setattr(ui, "queue_length", lambda: ui.queue_size)
+    chat, box, hint, ticket = ui.admit(question, [], "no", False)
+    assert is_skip(ticket) and box == ""
+    assert MESSAGES[lang]["busy"] in chat[-1]["content"] and "answer-busy" in chat[-1]["content"]
+    assert service.calls == []
+    monkeypatch.setattr(ui, "queue_length", lambda: ui.queue_size - 1)
+    assert isinstance(ui.admit(question, [], "no", False)[3], str)
 
 
-def test_serve_refuses_half_configured_login(tmp_path: Path) -> None:
-    import click
+# ---------------------------------------------------------------- language and view
 
-    with pytest.raises(click.ClickException, match="RAPPORT_AUTH_PASSWORD"):
-        ui_app.serve(Settings(data_dir=tmp_path, auth_user="staff"), echo=lambda _: None)
+
+def test_switching_language_renders_the_conversation_again(ui: RapportUI) -> None:
+    _, turns, _, _ = ask(ui, Q)
+    out = ui.switch_language("en", turns, False, "*", REPORT_ID, "0", "3", "Regnskap 2020", "")
+    title, intro, chat_tab, lookup_tab, chatbot = out[:5]
+    assert title.startswith("# Ask the annual report") and chat_tab["label"] == "Ask"
+    messages = chatbot["value"]
+    html = messages[turns[-1].msg_index]["content"]
+    assert f"Source: {REPORT_TITLE} · Table 1 · page 3" in html and "The figure in the report" in html
+    assert "«Netto driftsresultat» i regnskapet" in html  # the answer stays in the question's language
+    assert messages[turns[-1].msg_index + 1]["metadata"]["title"] == "How the answer was found"
+    assert out[-3]["value"].startswith("-679,4 mill. kr — Årsrapport 2020, Eksempel kommune, Table 1, row “Netto")
+    back = ui.switch_language("no", turns, False, "*", REPORT_ID, None, None, None, "")
+    assert "Kilde:" in back[4]["value"][turns[-1].msg_index]["content"]
+
+
+def test_staff_view_shows_lines_and_the_json(ui: RapportUI) -> None:
+    _, turns, _, _ = ask(ui, Q)
+    messages, raw = ui.toggle_staff(True, turns, "no")
+    assert "side 3, linje 350" in messages[turns[-1].msg_index]["content"] and raw["visible"] is True
+    messages, raw = ui.toggle_staff(False, turns, "no")
+    assert "linje 350" not in messages[turns[-1].msg_index]["content"] and raw["visible"] is False
+
+
+def test_new_conversation_resets(ui: RapportUI) -> None:
+    chat, turns, box, hint, source, raw, status, comment = ui.new_conversation("no")
+    assert chat == [] and turns == [] and "Velg en kilde" in source and comment["visible"] is False
+
+
+# ---------------------------------------------------------------- staff lookup
+
+
+def test_lookup_browses_a_report_finds_tables_by_printed_number_and_charts_any_row(ui: RapportUI) -> None:
+    tables, rows, cols, copy, chart, view = ui.lookup_report(REPORT_ID, "", "no")
+    assert [label.split(" · ")[0] for label, _ in tables["choices"]][:2] == [
+        "Tabell 1 viser hovedoversikten for drift med budsjettavvik", "Tabell 4.7 viser nøkkeltall for skole"]
+    tables, *_ = ui.lookup_search("4.7", REPORT_ID, "no")
+    assert [v for _, v in tables["choices"]] == ["1"]
+    tables, *_ = ui.lookup_search("tabell 4.7", REPORT_ID, "no")
+    assert [v for _, v in tables["choices"]] == ["1"]
+    tables, rows, cols, copy, chart, view = ui.lookup_search("spesialundervisning", REPORT_ID, "no")
+    assert [v for _, v in tables["choices"]] == ["1"] and cols["value"] == "2020"
+    copy, chart, view = ui.lookup_cell(REPORT_ID, "1", "1", "2019", "no")
+    assert copy == "7,4 % — Årsrapport 2020, Eksempel kommune, Tabell 4.7, rad «Andel elever med spesialundervisning», kolonne «2019», side 3, linje 365"
+    assert '<figure class="row-chart">' in chart and 'class="num cell-hit">7,4 %<' in view and 'class="ln"' in view
+    assert "Ingen tabeller" in ui.lookup_search("finnes ikke", REPORT_ID, "no")[-1]
+
+
+# ---------------------------------------------------------------- first start
+
+
+def test_first_start_page_shows_progress_then_opens_the_chat(settings: Settings, service: FakeService) -> None:
+    holder = ServiceHolder()
+    ui = RapportUI(holder, settings)
+    demo = ui.build()
+    question = next(c for c in demo.get_config_file()["components"] if c.get("props", {}).get("elem_id") == "question")
+    assert question["props"]["interactive"] is False
+    chat, box, hint, ticket = ui.admit(Q, [], "no", False)
+    assert "indeksen bygges" in hint and is_skip(ticket)
+    assert list(ui.respond(f"1|{Q}", [], "no", "*", False))[-1][1][-1].notice == "not_ready"
+    holder.progress(300, 1200)
+    state = ui.page_state("no")
+    assert "300 av 1200 tekstbiter (25 %)" in state[0] and "<progress" in state[0] and state[4]["interactive"] is False
+    holder.set_ready(service)
+    state = ui.page_state("no")
+    assert state[0] == "" and state[4]["interactive"] is True and state[5]["interactive"] is True
+    assert state[2] == f"# Spør årsrapporten: {REPORT_TITLE}" and state[7]["choices"][1] == (REPORT_TITLE, REPORT_ID)
+    holder2 = ServiceHolder()
+    holder2.set_failed("No index in [path]: run `rapport ingest` first.")
+    assert "Indeksen kunne ikke bygges: No index in [path]" in RapportUI(holder2, settings).build_status_html("no")
+
+
+def test_holder_runs_the_build_in_the_background() -> None:
+    holder = ServiceHolder()
+    seen: list[Any] = []
+    holder.on_ready(seen.append)
+
+    def build(progress: Any) -> str:
+        progress(1, 2)
+        return "svc"
+
+    assert holder.start(build).join(5) is None and holder.wait(5).status == "ready" and seen == ["svc"]
+    failing = ServiceHolder()
+
+    def broken(progress: Any) -> str:
+        raise RuntimeError("disk full at /srv/x")
+
+    failing.start(broken, describe_error=lambda exc: "disk full")
+    assert failing.wait(5).status == "failed" and failing.state().message == "disk full" and not failing.ready
+
+
+# ---------------------------------------------------------------- feedback
+
+
+def like(ui: RapportUI, turns: list, liked: Any, index: int | None = None) -> tuple:
+    turn = turns[-1]
+    data = gr.LikeData(target=None, data={"index": turn.msg_index if index is None else index, "value": "",
+                                          "liked": liked})
+    return ui.on_like(turns, "no", data)
+
+
+def test_thanks_only_when_the_vote_is_stored_then_an_optional_comment(ui: RapportUI, settings: Settings) -> None:
+    _, turns, _, _ = ask(ui, Q)
+    status, turns, comment = like(ui, turns, True)
+    assert "Takk!" in status and comment["visible"] is True
+    store = FeedbackStore(settings.data_dir / "feedback.sqlite3")
+    (entry,) = store.entries()
+    assert entry.vote == "up" and entry.question == Q and json.loads(entry.answer_json)["value_raw"] == "-679,4"
+    status, comment = ui.on_comment("  Tallet stemmer med tabellen.  ", turns, "no")
+    assert "Takk!" in status and store.entries()[0].comment == "Tallet stemmer med tabellen."
+    assert "Skriv en kommentar" in ui.on_comment("   ", turns, "no")[0]
+    status, turns, _ = like(ui, turns, False, index=turns[-1].msg_index + 1)  # on the details message: same answer
+    assert store.count() == 1 and store.entries()[0].vote == "down"
+    status, turns, _ = like(ui, turns, "")
+    assert "trukket tilbake" in status and "Takk" not in status and store.entries()[0].vote == "none"
+
+
+def test_a_vote_that_is_not_stored_says_so(ui: RapportUI, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, turns, _, _ = ask(ui, Q)
+
+    def fail(**kw: Any) -> int:
+        raise FeedbackError("feedback not stored: OperationalError: attempt to write a readonly database")
+
+    monkeypatch.setattr(ui.store, "add", fail)
+    status, _, comment = like(ui, turns, True)
+    assert "Takk" not in status and "kunne ikke lagres" in status and "readonly" not in status
+    assert comment["visible"] is False
+
+
+def test_a_vote_on_a_question_or_an_error_is_ignored(ui: RapportUI, settings: Settings) -> None:
+    messages, turns, _, _ = ask(ui, "boom")
+    assert all(is_skip(x) for x in like(ui, turns, True, index=len(messages) - 1))
+    assert all(is_skip(x) for x in like(ui, turns, True, index=0))
+    assert FeedbackStore(settings.data_dir / "feedback.sqlite3").count() == 0
+
+
+def test_read_only_data_dir_turns_feedback_off_with_a_notice(settings: Settings, service: FakeService,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FeedbackStore, "writable", lambda self: False)
+    ui = RapportUI(service, settings)
+    demo = ui.build()
+    chat = next(c for c in demo.get_config_file()["components"] if c.get("props", {}).get("elem_id") == "chat")
+    assert not chat["props"].get("feedback_options")
+    assert "Tilbakemelding er slått av" in ui.feedback_notice("no")
+    _, turns, _, _ = ask(ui, Q)
+    status, _, _ = like(ui, turns, True)
+    assert "slått av" in status

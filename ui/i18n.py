@@ -1,140 +1,182 @@
-"""Interface strings: Norwegian bokmål (the default) and English.
+"""The UI's message catalogue: one place for every interface string, in the engine's language codes.
 
-Only the interface is translated. Text from the report is shown as printed.
+Language codes are the answer engine's: "no" (Norwegian bokmål) and "en". Anything else a
+caller has ("nb", "nb-NO", "en-GB", None) goes through `norm_lang` first; only the HTML `lang`
+attribute uses "nb" (`html_lang`). Keys this catalogue does not have are looked up in the
+engine's catalogue (rag/messages.py: "busy", "empty", "too_long", "table", "page", …), so a
+sentence the engine already words is never written twice.
+
+Only the interface is translated: text from a report is shown as printed, and an answer stays in
+the language its question was asked in.
 """
 
 from __future__ import annotations
 
-DEFAULT_LANG = "nb"
-LANGS: tuple[str, ...] = ("nb", "en")
-LANG_CHOICES: list[tuple[str, str]] = [("Norsk (bokmål)", "nb"), ("English", "en")]
+from rag.messages import MESSAGES as ENGINE_MESSAGES
+
+DEFAULT_LANG = "no"
+LANGS: tuple[str, ...] = ("no", "en")
+LANG_CHOICES: list[tuple[str, str]] = [("Norsk", "no"), ("English", "en")]
+ALL_REPORTS = "*"  # the report picker's value for "every report"
 
 STRINGS: dict[str, dict[str, str]] = {
-    "nb": {
-        "title": "Årsrapport 2020 – spør rapporten",
-        "intro": (
-            "Still spørsmål om Bærum kommunes årsrapport for 2020. Svarene viser tallet og kilden: "
-            "klikk på en kilde for å se tabellen eller teksten med tallet markert."
-        ),
+    "no": {
+        "app_title": "Spør årsrapporten",
+        "app_title_many": "Spør årsrapportene",
+        "intro": "Still et spørsmål om {reports}. Svaret viser tallet slik det står i rapporten, og hvor det står.",
+        "intro_none": "Still et spørsmål om årsrapporten.",
         "lang_label": "Språk / Language",
-        "tab_chat": "Chat",
-        "tab_lookup": "Tabelloppslag",
+        "report_label": "Rapport",
+        "all_reports": "Alle rapporter",
+        "tab_chat": "Spør",
+        "tab_lookup": "Tabelloppslag (ansatte)",
         "chatbot_label": "Samtale",
         "question_label": "Spørsmål",
-        "question_placeholder": "Skriv et spørsmål og trykk Enter, f.eks. «Hva var netto driftsresultat i 2020?»",
+        "question_placeholder": "Skriv et spørsmål og trykk Enter",
         "send": "Send",
         "new_chat": "Ny samtale",
-        "examples_label": "Eksempelspørsmål",
-        "sources_heading": "Kilder",
-        "chips_label": "Kilder til svaret",
-        "source_label": "Kilde",
-        "source_empty": "Klikk på en kilde under et svar for å se tabellen eller teksten her.",
-        "searching": "Søker i rapporten …",
-        "no_answer": "Fant ikke noe sikkert svar i rapporten.",
-        "sources_inline": "Kilder",
-        "error_empty": "Skriv et spørsmål først.",
-        "error_too_long": "Spørsmålet er for langt (høyst {limit} tegn). Kort det ned og prøv igjen.",
-        "error_binary": "Spørsmålet inneholder tegn som ikke er tekst. Skriv spørsmålet på nytt.",
-        "error_service": "Beklager, noe gikk galt da spørsmålet skulle besvares. Prøv igjen, eller still spørsmålet på en annen måte.",
-        "error_source": "Fant ikke kilden i rapporten.",
-        "table": "Tabell",
-        "table_short": "Tabell",
-        "chapter": "Kapittel",
-        "line": "linje",
-        "lines": "linje",
-        "row": "rad",
-        "column": "kolonne",
-        "unit": "Enhet",
-        "footnotes": "Fotnoter",
-        "uncertain": "usikker tolkning",
-        "lookup_intro": "Bla i tabellene, søk på tabellnummer eller ord, og kopier en celle sammen med kildehenvisningen.",
+        "staff_view": "Ansattvisning: linjenumre, sikkerhet og JSON",
+        "hint_empty": "Skriv et spørsmål i feltet først, for eksempel: {example}",
+        "hint_empty_plain": "Skriv et spørsmål i feltet først.",
+        "hint_wait": "Vent litt: indeksen bygges. Chatten åpner når den er klar.",
+        "pending": "Leter i rapporten …",
+        "source_heading": "Kilde",
+        "source_empty": "Velg en kilde under et svar for å se tabellen eller teksten her.",
+        "source_none_for_answer": "Dette svaret har ingen kilde å vise.",
+        "source_missing": "Fant ikke kilden i rapporten.",
+        "close": "Lukk kilden",
+        "how_found": "Slik ble svaret funnet",
+        "figure_label": "Tallet i rapporten",
+        "computed": "beregnet",
+        "source_line": "Kilde",
+        "unsure_badge": "Usikkert svar",
+        "nearest_title": "Det nærmeste rapporten har:",
+        "followups": "Spør videre:",
+        "confidence": "Sikkerhet",
+        "chart_alt": "Stolpediagram for «{label}»{unit}: {points}.",
+        "chart_none": "Raden har ikke flere tall å vise i et diagram.",
+        "feedback_thanks": "Takk! Tilbakemeldingen er lagret.",
+        "feedback_taken_back": "Stemmen er trukket tilbake.",
+        "feedback_failed": "Tilbakemeldingen kunne ikke lagres. Prøv igjen senere.",
+        "feedback_off": "Tilbakemelding er slått av: datamappen er skrivebeskyttet.",
+        "comment_label": "Vil du si mer om svaret? (valgfritt)",
+        "comment_send": "Send kommentar",
+        "comment_thanks": "Takk! Kommentaren er lagret.",
+        "comment_empty": "Skriv en kommentar først, eller la feltet stå tomt.",
+        "building": "Bygger indeksen over rapporten for første gang …",
+        "building_detail": "{done} av {total} tekstbiter ({percent} %). Chatten åpner når indeksen er klar.",
+        "building_start": "Starter …",
+        "build_failed": "Indeksen kunne ikke bygges: {message}",
+        "not_ready": "Chatten er ikke klar ennå: indeksen bygges. Prøv igjen om litt.",
+        "error_service": "Beklager, noe gikk galt. Prøv igjen, eller still spørsmålet på en annen måte.",
+        "raw_label": "Svaret som JSON",
+        "lookup_intro": "Bla i tabellene i én rapport, vis en rad som diagram og kopier en celle med kildehenvisning.",
         "lookup_search_label": "Søk i tabeller (nummer eller ord)",
-        "lookup_search_placeholder": "f.eks. 1 eller driftsresultat",
+        "lookup_search_placeholder": "f.eks. 7 eller driftsresultat",
         "lookup_table_label": "Tabell",
         "lookup_row_label": "Rad",
         "lookup_column_label": "Kolonne",
         "lookup_copy_label": "Celle med kildehenvisning (kopier)",
-        "lookup_found": "{n} tabeller",
         "lookup_none": "Ingen tabeller passer søket.",
-        "raw_toggle": "Vis rå JSON for siste svar",
-        "raw_label": "Siste svar som JSON",
+        "lookup_no_reports": "Ingen rapporter er lastet ennå.",
         "uncaptioned": "uten tittel",
+        "unit": "Enhet",
+        "footnotes": "Fotnoter",
+        "row_uncertain": "usikker tolkning",
         "cited_quote": "Sitert tekst",
+        "example_q": "Hva var {label} i {year}?",
     },
     "en": {
-        "title": "Annual Report 2020 – ask the report",
-        "intro": (
-            "Ask questions about Bærum kommune's annual report for 2020 (in Norwegian or English). "
-            "Answers show the number and its source: click a source to see the table or text with the number highlighted."
-        ),
+        "app_title": "Ask the annual report",
+        "app_title_many": "Ask the annual reports",
+        "intro": "Ask a question about {reports}. The answer shows the figure as printed in the report, and where it is.",
+        "intro_none": "Ask a question about the annual report.",
         "lang_label": "Språk / Language",
-        "tab_chat": "Chat",
-        "tab_lookup": "Table lookup",
+        "report_label": "Report",
+        "all_reports": "All reports",
+        "tab_chat": "Ask",
+        "tab_lookup": "Table lookup (staff)",
         "chatbot_label": "Conversation",
         "question_label": "Question",
-        "question_placeholder": "Type a question and press Enter, e.g. “What was the net operating result in 2020?”",
+        "question_placeholder": "Type a question and press Enter",
         "send": "Send",
         "new_chat": "New conversation",
-        "examples_label": "Example questions",
-        "sources_heading": "Sources",
-        "chips_label": "Sources for the answer",
-        "source_label": "Source",
-        "source_empty": "Click a source under an answer to see the table or text here.",
-        "searching": "Searching the report …",
-        "no_answer": "No reliable answer found in the report.",
-        "sources_inline": "Sources",
-        "error_empty": "Please type a question first.",
-        "error_too_long": "The question is too long (at most {limit} characters). Please shorten it and try again.",
-        "error_binary": "The question contains characters that are not text. Please type it again.",
-        "error_service": "Sorry, something went wrong while answering. Please try again, or ask in a different way.",
-        "error_source": "The source was not found in the report.",
-        "table": "Table",
-        "table_short": "Table",
-        "chapter": "Chapter",
-        "line": "line",
-        "lines": "lines",
-        "row": "row",
-        "column": "column",
-        "unit": "Unit",
-        "footnotes": "Footnotes",
-        "uncertain": "uncertain reading",
-        "lookup_intro": "Browse the tables, search by table number or words, and copy a cell together with its citation.",
+        "staff_view": "Staff view: line numbers, confidence and JSON",
+        "hint_empty": "Type a question in the box first, for example: {example}",
+        "hint_empty_plain": "Type a question in the box first.",
+        "hint_wait": "Please wait: the index is being built. The chat opens when it is ready.",
+        "pending": "Searching the report …",
+        "source_heading": "Source",
+        "source_empty": "Choose a source under an answer to see the table or text here.",
+        "source_none_for_answer": "This answer has no source to show.",
+        "source_missing": "The source was not found in the report.",
+        "close": "Close the source",
+        "how_found": "How the answer was found",
+        "figure_label": "The figure in the report",
+        "computed": "computed",
+        "source_line": "Source",
+        "unsure_badge": "Unsure answer",
+        "nearest_title": "The nearest the report has:",
+        "followups": "Ask next:",
+        "confidence": "Confidence",
+        "chart_alt": "Bar chart of “{label}”{unit}: {points}.",
+        "chart_none": "The row has no further figures to chart.",
+        "feedback_thanks": "Thank you! Your feedback is saved.",
+        "feedback_taken_back": "Your vote is taken back.",
+        "feedback_failed": "The feedback could not be saved. Please try again later.",
+        "feedback_off": "Feedback is off: the data directory is read-only.",
+        "comment_label": "Anything to add about the answer? (optional)",
+        "comment_send": "Send comment",
+        "comment_thanks": "Thank you! Your comment is saved.",
+        "comment_empty": "Type a comment first, or leave the box empty.",
+        "building": "Building the index of the report for the first time …",
+        "building_detail": "{done} of {total} text pieces ({percent} %). The chat opens when the index is ready.",
+        "building_start": "Starting …",
+        "build_failed": "The index could not be built: {message}",
+        "not_ready": "The chat is not ready yet: the index is being built. Please try again shortly.",
+        "error_service": "Sorry, something went wrong. Please try again, or ask in a different way.",
+        "raw_label": "The answer as JSON",
+        "lookup_intro": "Browse the tables of one report, chart a row and copy a cell with its citation.",
         "lookup_search_label": "Search tables (number or words)",
-        "lookup_search_placeholder": "e.g. 1 or driftsresultat",
+        "lookup_search_placeholder": "e.g. 7 or driftsresultat",
         "lookup_table_label": "Table",
         "lookup_row_label": "Row",
         "lookup_column_label": "Column",
         "lookup_copy_label": "Cell with citation (copy)",
-        "lookup_found": "{n} tables",
         "lookup_none": "No tables match the search.",
-        "raw_toggle": "Show raw JSON of the last answer",
-        "raw_label": "Last answer as JSON",
+        "lookup_no_reports": "No reports are loaded yet.",
         "uncaptioned": "untitled",
+        "unit": "Unit",
+        "footnotes": "Footnotes",
+        "row_uncertain": "uncertain reading",
         "cited_quote": "Cited text",
+        "example_q": "What was «{label}» in {year}?",
     },
 }
 
-# Shown in both languages: the report is Norwegian, and English questions work too.
-EXAMPLE_QUESTIONS: tuple[str, ...] = (
-    "Hva var netto driftsresultat i 2020?",
-    "Hvor mye fikk kommunen i skatteinntekter i 2020?",
-    "Hvor høyt var sykefraværet i kommunen i 2020?",
-    "What was the net operating result (netto driftsresultat) in 2020?",
-)
 
-
-def norm_lang(lang: str | None) -> str:
-    """Map any language code to one the interface has ("no", "nb-NO" -> "nb")."""
-    if not lang:
-        return DEFAULT_LANG
-    code = lang.strip().lower()
-    if code.startswith("en"):
+def norm_lang(lang: object) -> str:
+    """Any language code (the engine's "no"/"en", a browser's "nb-NO", None) -> "no" or "en"."""
+    if isinstance(lang, str) and lang.strip().lower().startswith("en"):
         return "en"
     return DEFAULT_LANG
 
 
-def t(key: str, lang: str | None = None, **fmt: object) -> str:
-    """The interface string `key` in `lang`, falling back to bokmål, then to the key itself."""
-    table = STRINGS[norm_lang(lang)]
-    text = table.get(key) or STRINGS[DEFAULT_LANG].get(key) or key
+def html_lang(lang: object) -> str:
+    """The value for an HTML `lang` attribute: "nb" for Norwegian bokmål, "en" for English."""
+    return "en" if norm_lang(lang) == "en" else "nb"
+
+
+def t(key: str, lang: object = None, **fmt: object) -> str:
+    """The string `key` in `lang`: the UI's own, else the engine's (rag/messages.py), else the
+    key itself; formatted with `fmt` when given."""
+    code = norm_lang(lang)
+    text = STRINGS[code].get(key) or ENGINE_MESSAGES[code].get(key)
+    if text is None:
+        text = STRINGS[DEFAULT_LANG].get(key) or ENGINE_MESSAGES[DEFAULT_LANG].get(key) or key
     return text.format(**fmt) if fmt else text
+
+
+def has(key: str) -> bool:
+    """True when `key` exists in both languages (in the UI's catalogue or the engine's)."""
+    return all(key in STRINGS[c] or key in ENGINE_MESSAGES[c] for c in LANGS)
