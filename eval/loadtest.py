@@ -51,9 +51,9 @@ AskFn = Callable[[str], Any]
 
 def load_questions(eval_file: Path | str | None = None) -> list[str]:
     """The questions of an eval JSONL file (default: the bundled eval set), in file order."""
-    from eval.run import bundled_eval_file, load_eval_set
+    from eval.run import default_eval_file, load_eval_set
 
-    items = load_eval_set(Path(eval_file) if eval_file is not None else bundled_eval_file())
+    items = load_eval_set(Path(eval_file) if eval_file is not None else default_eval_file())
     return [str(it["question"]) for it in items]
 
 

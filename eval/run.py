@@ -21,8 +21,7 @@ from rapport.settings import Settings
 
 REQUIRED_KEYS = ("id", "question", "kind", "answer_number", "table", "line")
 # ids of the kinds the eval knows: a file may carry extra keys (note, line_range, ...)
-EVAL_SET_NAME = "eval_set.jsonl"
-SUBSET_CI_NAME = "subset_ci.jsonl"
+SPLITS = ("train", "dev", "test")  # eval/splits/<name>.jsonl; test is frozen (eval/splits/README.md)
 
 
 class EvalError(Exception):
@@ -40,21 +39,22 @@ class EvalService(Protocol):
 # --------------------------------------------------------------------------- the eval file
 
 
-def default_eval_file() -> Path:
-    """The dev split: what `rapport eval` runs when no file is given."""
-    return Path(__file__).resolve().parent / "splits" / "dev.jsonl"
-
-
-def bundled_eval_file(name: str = EVAL_SET_NAME) -> Path:
-    """Path of a JSONL file shipped in the eval package (eval_set.jsonl, subset_ci.jsonl)."""
+def split_file(name: str = "dev") -> Path:
+    """Path of a labeled split shipped in the eval package (train, dev, test)."""
+    if name not in SPLITS:
+        raise EvalError(f"No split {name!r}; the splits are {', '.join(SPLITS)}.")
     try:
-        resource = importlib.resources.files("eval").joinpath(name)
-        path = Path(str(resource))
+        path = Path(str(importlib.resources.files("eval").joinpath("splits", f"{name}.jsonl")))
         if path.is_file():
             return path
     except (ModuleNotFoundError, TypeError):
         pass
-    return Path(__file__).resolve().parent / name
+    return Path(__file__).resolve().parent / "splits" / f"{name}.jsonl"
+
+
+def default_eval_file() -> Path:
+    """The dev split: what `rapport eval` runs when no file is given."""
+    return split_file("dev")
 
 
 def load_eval_set(path: Path | str) -> list[dict[str, Any]]:
@@ -117,9 +117,9 @@ def _check_item(item: Mapping[str, Any], where: str) -> None:
         raise EvalError(f"{where} ({iid}): an unanswerable item cannot have an answer_number.")
 
 
-def ci_subset(items: Sequence[Mapping[str, Any]], every: int = 6) -> list[Mapping[str, Any]]:
-    """The fixed CI subset (eval/subset_ci.jsonl): every ``every``-th item of each kind, in file
-    order, starting with the first. A rule over positions, never over results."""
+def ci_subset(items: Sequence[Mapping[str, Any]], every: int = 4) -> list[Mapping[str, Any]]:
+    """The fixed CI subset of the dev split (tests/test_eval_guard.py): every ``every``-th item of
+    each kind, in file order, starting with the first. A rule over positions, never over results."""
     seen: dict[str, int] = {}
     chosen = []
     for item in items:

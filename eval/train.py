@@ -10,7 +10,8 @@
    and LightGBM lambdarank (listwise). The best is fitted on all of train and exported to ONNX.
 3. The confidence model (logistic regression) is fitted on out-of-fold ranker scores of train:
    "is the best candidate right?". Two thresholds are chosen on dev: below ``threshold`` the
-   engine abstains (it maximises right answers + right abstentions - wrong answers); from
+   engine abstains (the lowest threshold at which it abstains on ABSTAIN_TARGET of the
+   unanswerable dev questions: a tempting near-miss must not get a number); from
    ``sure`` up it answers plainly (the lowest threshold where answers are right at least
    SURE_PRECISION of the time); in between it answers, says it is unsure and offers the
    runners-up as «Mente du …?».
@@ -39,7 +40,8 @@ LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, 
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
-WRONG_COST = 1.0  # utility of a wrong answer is -WRONG_COST; right answer +1; abstention +1 if unanswerable
+WRONG_COST = 1.0  # utility (shown on the card): right answer +1, wrong answer -WRONG_COST, abstention +1 if unanswerable
+ABSTAIN_TARGET = 0.9  # the abstention threshold: abstain on at least this share of unanswerable dev questions
 SURE_PRECISION = 0.9  # answers at or above the "sure" threshold are right this often on dev
 
 
@@ -171,7 +173,8 @@ def confidence_data(examples: Sequence[Example], scores: Sequence[np.ndarray]) -
 
 
 def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> tuple[float, list[dict[str, float]]]:
-    """The threshold that maximises utility on dev, and the whole curve for the model card."""
+    """The lowest threshold that abstains on ABSTAIN_TARGET of the unanswerable dev questions (the
+    one with the best utility when none does), and the whole curve for the model card."""
     curve = []
     best, best_u = 0.5, -1e9
     for t in np.round(np.arange(0.05, 0.96, 0.05), 2):
@@ -188,7 +191,8 @@ def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -
         curve.append(row)
         if utility > best_u:
             best, best_u = float(t), float(utility)
-    return best, curve
+    reaching = [c["threshold"] for c in curve if c["abstained_unanswerable"] >= ABSTAIN_TARGET]
+    return (min(reaching) if reaching else best), curve
 
 
 def train(

@@ -20,6 +20,7 @@ import os
 import re
 import socket
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from time import monotonic, sleep
 from typing import Any
@@ -177,12 +178,17 @@ LOCK_SUFFIX = "--lock"
 LOCK_WAIT_S = 900.0  # how long an ingest waits for another one to finish
 
 
+_HELD_TOKENS: set[str] = set()  # the locks this process holds right now
+
+
 class IndexBusyError(RuntimeError):
     """Another ingest holds the index for longer than we wait."""
 
 
 def _lock_is_stale(meta: Mapping[str, Any]) -> bool:
-    """The holder crashed: same host and its process is gone, or it is older than the grace period."""
+    """The holder crashed: same host and its process is gone (or it is this process, which holds
+    no such lock any more: a release that failed because the server was away), or it is older
+    than the grace period."""
     age_s = time.time() - float(meta.get("since_ms", 0)) / 1000.0
     if age_s > STALE_BUILD_GRACE_S:
         return True
@@ -190,6 +196,8 @@ def _lock_is_stale(meta: Mapping[str, Any]) -> bool:
         pid = int(meta.get("pid", 0) or 0)
         if pid <= 0:
             return True
+        if pid == os.getpid():
+            return meta.get("token") not in _HELD_TOKENS
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -206,7 +214,8 @@ def build_lock(client: ClientAPI, prefix: str, wait_s: float = LOCK_WAIT_S, poll
     in Chroma (creating it is atomic); a crashed holder's lock is broken (same host: its process
     is gone; otherwise after the grace period)."""
     name = prefix + LOCK_SUFFIX
-    meta = {"host": socket.gethostname(), "pid": os.getpid(), "since_ms": int(time.time() * 1000)}
+    token = uuid.uuid4().hex
+    meta = {"host": socket.gethostname(), "pid": os.getpid(), "since_ms": int(time.time() * 1000), "token": token}
     deadline = monotonic() + wait_s
     while True:
         try:
@@ -227,8 +236,10 @@ def build_lock(client: ClientAPI, prefix: str, wait_s: float = LOCK_WAIT_S, poll
                     f"pid {holder.get('pid')} on {holder.get('host')}); try again when it has finished."
                 ) from None
             sleep(poll_s)
+    _HELD_TOKENS.add(token)
     try:
         yield
     finally:
+        _HELD_TOKENS.discard(token)
         with contextlib.suppress(Exception):
             delete_build(client, name)

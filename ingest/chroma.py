@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlparse
@@ -77,7 +78,30 @@ def make_client(data_dir: Path, chroma_url: str | None = None, read_only: bool =
         log.info("index in %s is read-only: serving a copy in %s", path, copy)
         path = copy
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+    with _first_open_lock(path):  # two processes creating a new store at once both create its tables
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+
+
+@contextlib.contextmanager
+def _first_open_lock(path: Path) -> Iterator[None]:
+    """Serialise opening a local store between processes while its SQLite file does not exist
+    yet (an exclusive file lock next to it; nothing to do once the store exists)."""
+    if (path / "chroma.sqlite3").exists():
+        yield
+        return
+    import fcntl
+
+    try:
+        handle = open(path.parent / ".chroma-open.lock", "a")  # noqa: SIM115 - held for the block
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _writable(path: Path) -> bool:

@@ -129,6 +129,8 @@ def cell_unit(table: Table, label: str, raw: str) -> str | None:
 def _unit_suffix(unit: str | None, raw: str) -> str:
     if not unit or unit == "%" and "%" in raw:
         return ""
+    if unit[:1].isdigit():  # «2020-kr per innbygger»: its digits must not read as part of the number
+        return f" ({unit})"
     return " " + unit
 
 

@@ -73,6 +73,23 @@ def _identity(engine: Engine, scored: Scored, i: int) -> tuple:
     return ("lead", ref, None)
 
 
+def _rivals(engine: Engine, scored: Scored, depth: int = 5) -> np.ndarray:
+    """The ranking the confidence model judges: the best candidate and the next ones from the same
+    report. The same row in another year's report is not a rival answer (the answer says which
+    report it used); with one report this is the ranking itself."""
+    order = scored.order
+    if len(engine.corpus.reports) < 2 or len(order) < 2:
+        return order
+    home = report_of(engine, scored, int(order[0]))
+    out = [int(order[0])]
+    for i in order[1:]:
+        if report_of(engine, scored, int(i)) == home:
+            out.append(int(i))
+            if len(out) >= depth:
+                break
+    return np.asarray(out)
+
+
 def decide(engine: Engine, scored: Scored) -> Decision:
     a = scored.analysis
     corpus = engine.corpus
@@ -91,10 +108,11 @@ def decide(engine: Engine, scored: Scored) -> Decision:
     if not scored.q.terms or (a.injection and all(wt.term.light for wt in scored.q.terms)):
         return Decision(True, "nothing_asked")
     best = int(order[0])
-    values = [candidate_value(corpus, scored.cands, int(i)) for i in order[:2]]
+    rivals = _rivals(engine, scored)
+    values = [candidate_value(corpus, scored.cands, int(i)) for i in rivals[:2]]
     confidence = None
     if engine.ranker is not None:
-        confidence = engine.ranker.confidence(confidence_row(scored.cands.X, scored.scores, order, values))
+        confidence = engine.ranker.confidence(confidence_row(scored.cands.X, scored.scores, rivals, values))
         if confidence < engine.ranker.threshold:
             return Decision(True, "low_confidence", None, best, confidence)
     alternatives: list[int] = []

@@ -3,7 +3,7 @@
 # integration tests), lint, and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RAPPORT_EXTRAS=dev,llm bash scripts/setup.sh
+RAPPORT_EXTRAS=dev,llm,train bash scripts/setup.sh
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi

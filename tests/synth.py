@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
+from ingest.numbers import format_no_number
 from ingest.records import Table
-from ingest.text import format_no_number
 
 INCOME = ["Rammetilskudd", "Inntekts- og formuesskatt", "Eiendomsskatt", "Andre generelle driftsinntekter",
           "Brukerbetalinger", "Salgs- og leieinntekter", "Refusjoner", "Overføringer med krav til motytelse"]

@@ -146,7 +146,7 @@ _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _LINE_REF = re.compile(r"(?i)\b(?:linje|linjer|line|lines)\s+(\d+)(?:\s*[–-]\s*(\d+))?")
 _TABLE_REF = re.compile(r"(?i)\b(?:tabell|table)\s+(\d+(?:\.\d+)*)")
 _CHAPTER_REF = re.compile(r"(?i)\b(?:kapittel|chapter)\s+(\d+)")
-_NO_FIGURES_FOR = re.compile(r"(?i)(?:har ikke tall for|has no figures for)\s+([\d, ]+\d)")
+_NO_FIGURES_FOR = re.compile(r"(?i)(?:har ikke tall for|ha(?:s|ve) no figures for)\s+([\d, ]+\d)")
 _CELL_REF = re.compile(r"(?i)\b(?:tabell|table)\s+(\d+(?:\.\d+)*),\s+(?:rad|row)\s+«([^»]*)»")
 _COMPUTED = re.compile(r"(?i)\bminus\b|−|=")
 
@@ -244,7 +244,7 @@ def ungrounded_numbers(
         for tok in _NUM.findall(m.group(1)):
             if _canon(tok) not in q_numbers:
                 problems.append(f"{tok!r} in {m.group(0)!r} is not from the question")
-    for rx in (_LINE_REF, _TABLE_REF, _CHAPTER_REF, _NO_FIGURES_FOR):
+    for rx in (_LINE_REF, _CELL_REF, _TABLE_REF, _CHAPTER_REF, _NO_FIGURES_FOR):  # a row's label may hold digits
         text = rx.sub(" ", text)
     sources = cited_text(report, citations)
     allowed = _numbers(sources + "\n" + "\n".join(referenced))
@@ -376,7 +376,7 @@ def test_real_question_still_answered_after_noise(service: Any) -> None:
         BAD_INPUTS["bidi_override"],
     ):
         answer = service.ask(question)
-        assert answer.value == -679.4 and answer.citations[0].table == 1, (question, answer.answer)
+        assert answer.value == -679.4 and "679,4" in answer.citations[0].quote, (question, answer.answer)
 
 
 def test_every_number_in_eval_answers_is_in_a_citation(service: Any) -> None:
@@ -625,9 +625,9 @@ def test_cli_jsonl_invalid_utf8_output_is_valid_utf8(index_settings: Settings) -
 def test_cli_jsonl_invalid_utf8_does_not_crash_in_default_locale(index_settings: Settings) -> None:
     """What works today with the default (surrogateescape) stdin: no traceback, one answer per
     line, the real questions answered, nothing made up."""
-    from ingest.pipeline import load_report
+    from ingest.pipeline import read_report
 
-    report = load_report(index_settings.source_path)
+    report = read_report(index_settings.source_path)
     proc = _run_jsonl(index_settings, INVALID_UTF8, PYTHONUTF8="1")
     err = proc.stderr.decode("utf-8", errors="replace")
     assert "Traceback" not in err and proc.returncode == 0, err[-1500:]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.run import EvalError, bundled_eval_file, ci_subset, load_eval_set, run_eval, service_error
+from eval.run import EvalError, ci_subset, load_eval_set, run_eval, service_error, split_file
 from eval.scorer import (
     abstention_correct,
     must_contain_ok,
@@ -205,13 +205,16 @@ def test_summary_groups():
 # --------------------------------------------------------------------------- eval files
 
 
-def test_bundled_eval_set_loads_and_ci_subset_follows_the_rule():
-    items = load_eval_set(bundled_eval_file())
+def test_the_dev_split_loads_and_the_ci_subset_follows_the_rule():
+    items = load_eval_set(split_file("dev"))
     assert len(items) >= 200
-    subset = load_eval_set(bundled_eval_file("subset_ci.jsonl"))
-    assert [i["id"] for i in subset] == [i["id"] for i in ci_subset(items)]
-    assert {i["kind"] for i in subset} == {"table_cell", "table_compare", "prose_number", "non_numeric", "unanswerable"}
+    subset = ci_subset(items)
+    per_kind = {k: [i["id"] for i in items if i["kind"] == k] for k in {i["kind"] for i in items}}
+    assert [i["id"] for i in subset if i["kind"] == "unanswerable"] == per_kind["unanswerable"][::4]
+    assert {i["kind"] for i in subset} == set(per_kind)
     assert {i["lang"] for i in subset} == {"no", "en"}
+    with pytest.raises(EvalError, match="No split"):
+        split_file("holdout")
 
 
 def _write(path: Path, lines: list[str]) -> Path:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from ingest.numbers import format_no_number
 from ingest.parse import parse_report
 from ingest.records import Cell, Report, Row
-from ingest.text import format_no_number
 
 REPORT_PATH = Path(__file__).resolve().parents[1] / "ingest" / "corpus" / "baerum-arsrapport-2020.txt"
 SUPERS = "⁰¹²³⁴⁵⁶⁷⁸⁹"

@@ -130,3 +130,27 @@ def test_a_server_shares_the_index_between_clients(tmp_path: Path, chroma_server
     stored = load_index(reader, open_active(reader, chroma_prefix))
     assert stored.info.collection_name == info.collection_name
     assert stored.reports[0].meta.id == "eksempel-2020"
+
+
+def test_the_writer_lock_waits_for_a_live_holder_and_breaks_a_dead_ones(client, monkeypatch) -> None:
+    import ingest.builds as builds
+
+    held = builds.build_lock(client, "lk")  # held by this process, for real: a second writer waits
+    busy = pytest.raises(builds.IndexBusyError, match="Another ingest")
+    with held, busy, builds.build_lock(client, "lk", wait_s=0.3):
+        pass
+    assert "lk--lock" not in [c.name for c in client.list_collections()]  # released
+
+    # A lock this process failed to release (the server was away): the next writer breaks it.
+    monkeypatch.setattr(builds, "delete_build", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("away")))
+    with builds.build_lock(client, "lk"):
+        pass
+    monkeypatch.undo()
+    assert "lk--lock" in [c.name for c in client.list_collections()]
+    with builds.build_lock(client, "lk", wait_s=0.3):
+        pass
+    # ... and so is one of a process that is gone
+    client.create_collection("lk--lock", metadata={"host": builds.socket.gethostname(), "pid": 2**22 + 7,
+                                                   "since_ms": int(builds.time.time() * 1000), "token": "x"}, embedding_function=None)
+    with builds.build_lock(client, "lk", wait_s=0.3):
+        pass

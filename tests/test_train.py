@@ -87,3 +87,21 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     ranker = service.engine.ranker
     got = top1(examples, [ranker.predict(e.X) for e in examples])
     assert got["all"] == pytest.approx(ranker.card["scores"]["dev_top1"]["all"], abs=0.005)
+
+
+def test_the_abstention_threshold_is_the_lowest_that_abstains_on_enough_unanswerable() -> None:
+    pytest.importorskip("sklearn")
+    from eval.train import ABSTAIN_TARGET, choose_threshold
+
+    # ten unanswerable questions with confidences 0.02 .. 0.92, and answerable ones that are all right
+    p_unans = np.linspace(0.02, 0.92, 10)
+    p_ans = np.full(20, 0.97)
+    p = np.concatenate([p_unans, p_ans])
+    right = np.concatenate([np.zeros(10, bool), np.ones(20, bool)])
+    answerable = np.concatenate([np.zeros(10, bool), np.ones(20, bool)])
+    threshold, curve = choose_threshold(p, right, answerable)
+    at = next(c for c in curve if c["threshold"] == threshold)
+    assert at["abstained_unanswerable"] >= ABSTAIN_TARGET
+    lower = [c for c in curve if c["threshold"] < threshold]
+    assert lower and all(c["abstained_unanswerable"] < ABSTAIN_TARGET for c in lower)
+    assert at["answered"] == 1.0 and at["wrong_answers"] == 1  # the one unanswerable above it

@@ -459,9 +459,6 @@ def test_a_read_only_data_dir_serves_with_feedback_off() -> None:
 
 
 @integration
-@pytest.mark.xfail(strict=True, reason="engine bug (reported): ingest.chroma.make_client copies a read-only "
-                   "index with shutil.copytree, which keeps the read-only modes, so the private copy cannot "
-                   "be opened either: 'attempt to write a readonly database'")
 def test_a_read_only_data_dir_with_read_only_file_modes_serves() -> None:
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv")

@@ -201,9 +201,9 @@ class FakeService:
 def _bundled() -> tuple[Any, dict, Any]:
     import numpy as np
 
+    from ingest.embedded import report_units
     from ingest.embeddings import make_embeddings
     from ingest.pipeline import read_report
-    from ingest.units import report_units
     from rapport.settings import bundled_report_path
 
     report = read_report(bundled_report_path())
