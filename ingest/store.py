@@ -198,7 +198,8 @@ def load_index(client: ClientAPI, info: IndexInfo, reports: Sequence[str] | None
     blobs = _get_all(col, {"kind": "blob"}, ["documents", "metadatas"])
     parts: dict[str, dict[int, str]] = {}
     for doc, meta in zip(blobs["documents"], blobs["metadatas"], strict=True):
-        parts.setdefault(str(meta["report"]), {})[int(meta["part"])] = doc or ""
+        # the packed report is in metadata; builds before 2026-12-05 kept it as the document
+        parts.setdefault(str(meta["report"]), {})[int(meta["part"])] = str(meta.get("text") or doc or "")
     loaded: list[Report] = []
     for rid in wanted:
         got = parts.get(rid, {})
@@ -271,16 +272,20 @@ def build_index(
         if len(units[info.id]) != len(vectors[info.id]):
             raise RuntimeError(f"Report {info.id}: {len(units[info.id])} units but {len(vectors[info.id])} vectors")
 
-    records: list[tuple[str, list[float], str, dict[str, Any]]] = []
+    # No Chroma documents: nothing here is searched by Chroma's full-text index, which would index
+    # every trigram of the packed report and keep the deleted builds' entries (the index grew
+    # 10x faster than the reports). The packed report rides in metadata; unit texts are not
+    # stored (the engine rebuilds them from the report).
+    records: list[tuple[str, list[float], dict[str, Any]]] = []
     blob_vector = [1.0] + [0.0] * (dim - 1)
     for report, info in zip(reports, infos, strict=True):
         packed = pack_report(report)
         pieces = [packed[i : i + BLOB_CHARS] for i in range(0, len(packed), BLOB_CHARS)] or [""]
         for j, piece in enumerate(pieces):
-            records.append((f"{info.id}|blob|{j}", blob_vector, piece,
-                            {"report": info.id, "kind": "blob", "part": j, "parts": len(pieces)}))
+            records.append((f"{info.id}|blob|{j}", blob_vector,
+                            {"report": info.id, "kind": "blob", "part": j, "parts": len(pieces), "text": piece}))
         for order, (unit, vec) in enumerate(zip(units[info.id], vectors[info.id], strict=True)):
-            records.append((f"{info.id}|{unit.key}", [float(x) for x in vec], unit.text,
+            records.append((f"{info.id}|{unit.key}", [float(x) for x in vec],
                             {"report": info.id, "kind": unit.kind, "key": unit.key, "order": order}))
 
     settle(client, prefix, STALE_BUILD_GRACE_S)  # leftovers of crashed builds
@@ -308,8 +313,7 @@ def build_index(
             col.add(
                 ids=[r[0] for r in part],
                 embeddings=[r[1] for r in part],
-                documents=[r[2] for r in part],
-                metadatas=[r[3] for r in part],
+                metadatas=[r[2] for r in part],
             )
             if progress:
                 progress(min(start + step, total), total)

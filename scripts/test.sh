@@ -23,4 +23,4 @@ done
 if [ "$CHROMA_UP" != 1 ]; then echo "Chroma server did not start:" >&2; cat "$CHROMA_DIR/chroma.log" >&2; exit 1; fi
 export RAPPORT_TEST_CHROMA_URL="http://127.0.0.1:$CHROMA_PORT"
 .venv/bin/ruff check .
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -m "" "$@"  # every test: unit, slow and integration

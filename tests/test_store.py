@@ -154,3 +154,25 @@ def test_the_writer_lock_waits_for_a_live_holder_and_breaks_a_dead_ones(client, 
                                                    "since_ms": int(builds.time.time() * 1000), "token": "x"}, embedding_function=None)
     with builds.build_lock(client, "lk", wait_s=0.3):
         pass
+
+
+def test_a_build_keeps_nothing_in_chromas_full_text_index(client) -> None:
+    """No Chroma documents: its full-text index would hold every trigram of the packed report and
+    keep the entries of deleted builds (the index then grows much faster than the reports)."""
+    info, _ = _build(client, "t", [_report(2020)])
+    got = client.get_collection(info.collection_name, embedding_function=None).get(include=["documents"])
+    assert got["ids"] and all(doc is None for doc in got["documents"])
+
+
+def test_a_build_that_kept_the_report_as_documents_still_loads(client) -> None:
+    """Builds before 2026-12-05 kept the packed report as the blob records' documents."""
+    report = _report(2020)
+    info, _ = _build(client, "t", [report])
+    col = client.get_collection(info.collection_name, embedding_function=None)
+    blobs = col.get(where={"kind": "blob"}, include=["metadatas", "embeddings"])
+    packed = [m["text"] for m in blobs["metadatas"]]
+    metas = [{**m, "text": None} for m in blobs["metadatas"]]  # None drops the key
+    col.update(ids=blobs["ids"], embeddings=blobs["embeddings"], metadatas=metas, documents=packed)
+    again = col.get(where={"kind": "blob"}, include=["metadatas", "documents"])
+    assert all("text" not in m for m in again["metadatas"]) and again["documents"] == packed
+    assert load_index(client, open_active(client, "t")).reports == (report,)
