@@ -6,6 +6,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -102,6 +103,36 @@ def _first_open_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def remove_orphan_segments(path: Path) -> list[str]:
+    """Delete the vector-index directories of deleted collections in a local store; the names
+    removed. Chroma 1.x leaves them behind (chroma-core/chroma#5259), so every rebuild would
+    leave a full copy of the vectors on disk. A directory is removed only when its name is a
+    segment id that Chroma's own catalogue no longer lists. Best effort: errors are logged."""
+    db = Path(path) / "chroma.sqlite3"
+    if not db.exists():
+        return []
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as con:
+            live = {str(row[0]) for row in con.execute("SELECT id FROM segments")}
+    except sqlite3.Error as exc:
+        log.warning("could not read the segment list of %s: %s", db, exc)
+        return []
+    removed = []
+    for child in Path(path).iterdir():
+        if child.is_dir() and _UUID.match(child.name) and child.name not in live:
+            try:
+                shutil.rmtree(child)
+                removed.append(child.name)
+            except OSError as exc:
+                log.warning("could not remove the orphan segment %s: %s", child, exc)
+    return removed
 
 
 def _writable(path: Path) -> bool:

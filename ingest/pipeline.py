@@ -191,6 +191,10 @@ def _build(
     versions = running_versions(embeddings.model_id)
     info = build_index(client, list(reports), units, vectors, prefix=settings.collection_prefix,
                        versions=versions, force=force)
+    if settings.chroma_url is None:
+        from ingest.chroma import remove_orphan_segments
+
+        remove_orphan_segments(settings.data_dir / "chroma")
     return info, sum(len(u) for u in units.values()), len(distinct)
 
 

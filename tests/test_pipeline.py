@@ -135,3 +135,18 @@ def test_commands_on_an_empty_data_dir_say_what_to_run(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, [*args, "--data-dir", str(tmp_path / "empty")], env={"RAPPORT_EMBEDDING": "hash"})
         assert "Traceback" not in result.output
         assert "rapport ingest" in result.output
+
+
+def test_rebuilds_leave_only_the_live_builds_vector_files(tmp_path: Path) -> None:
+    """Chroma 1.x keeps a deleted collection's vector-index directory (chroma-core/chroma#5259):
+    after each build the pipeline removes those of collections its catalogue no longer lists."""
+    import sqlite3
+
+    for year in (2019, 2020, 2021):
+        run_ingest(_settings(tmp_path, _fake(tmp_path, name=f"e{year}.txt", year=year)), progress=False)
+    store = tmp_path / "data" / "chroma"
+    dirs = {p.name for p in store.iterdir() if p.is_dir()}
+    with sqlite3.connect(store / "chroma.sqlite3") as con:
+        live = {row[0] for row in con.execute("SELECT id FROM segments")}
+    assert dirs and dirs <= live  # three builds were written; only the live one's files are left
+    assert len(list_reports(_settings(tmp_path))) == 3
