@@ -3,7 +3,9 @@
 The trained confidence model (rag/ranker.py) decides whether the best candidate is good
 enough; a few checks stay rules because no score can settle them: a municipality no loaded
 report is about, a year no report covers, a question with nothing left to look up once
-instructions to the bot are taken out. Close runners-up become «Mente du …?» alternatives.
+instructions to the bot are taken out. Close runners-up become «Mente du …?» alternatives: beside
+an unsure answer, and instead of an answer when the engine abstains with a confidence of at least
+half the threshold.
 """
 
 from __future__ import annotations
@@ -114,22 +116,35 @@ def decide(engine: Engine, scored: Scored) -> Decision:
     if engine.ranker is not None:
         confidence = engine.ranker.confidence(confidence_row(scored.cands.X, scored.scores, rivals, values))
         if confidence < engine.ranker.threshold:
-            return Decision(True, "low_confidence", None, best, confidence)
-    alternatives: list[int] = []
+            # no answer; when the nearest candidates are at least half-way plausible, they are
+            # offered as precise questions the user can pick («Mente du …?»)
+            near = _alternatives(engine, scored, None) if confidence >= engine.ranker.threshold / 2 else []
+            return Decision(True, "low_confidence", None, best, confidence, near)
     sure = getattr(engine.ranker, "sure", 1.0)
-    if confidence is None or confidence < sure:
-        seen = {_identity(engine, scored, best)}
-        top = float(scored.scores[best])
-        for i in order[1:40]:
-            i = int(i)
-            if float(scored.scores[i]) < top - ALT_WINDOW or len(alternatives) >= MAX_ALTERNATIVES:
-                break
-            ident = _identity(engine, scored, i)
-            if ident in seen or int(scored.cands.kind[i]) == LEAD:
-                continue
-            seen.add(ident)
-            alternatives.append(i)
+    alternatives = _alternatives(engine, scored, best) if confidence is None or confidence < sure else []
     return Decision(False, None, None, best, confidence, alternatives)
+
+
+def _alternatives(engine: Engine, scored: Scored, answered: int | None) -> list[int]:
+    """Up to MAX_ALTERNATIVES distinct candidates within ALT_WINDOW of the best score, other than
+    the one ``answered`` (None: an abstention, so the best itself is one of them); leads are not
+    questions one can ask precisely."""
+    order = scored.order
+    top = float(scored.scores[int(order[0])])
+    seen = {_identity(engine, scored, answered)} if answered is not None else set()
+    out: list[int] = []
+    for i in order[:40]:
+        i = int(i)
+        if float(scored.scores[i]) < top - ALT_WINDOW or len(out) >= MAX_ALTERNATIVES:
+            break
+        if i == answered or int(scored.cands.kind[i]) == LEAD:
+            continue
+        ident = _identity(engine, scored, i)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        out.append(i)
+    return out
 
 
 def report_of(engine: Engine, scored: Scored, i: int) -> int:

@@ -39,11 +39,17 @@ def test_confident_answer_cites_report_table_row_and_column(engine: Engine) -> N
 
 
 def test_below_the_threshold_it_abstains_and_shows_no_value(engine: Engine) -> None:
-    engine.ranker.confidence_value = 0.2
+    engine.ranker.confidence_value = 0.4  # below the threshold (0.5), above half of it
     decision, a = _answer(engine, "Hvor mange barnehageplasser var det i 2019?")
     assert decision.abstain and decision.reason == "low_confidence"
     assert a.abstained and a.value is None and a.citations == () and a.unit is None
     assert "Barnehageplasser" in a.answer  # the nearest thing, named (a link in the chat, not a highlight)
+    # ... and offered as a precise question to pick («Mente du …?»), with its own citation
+    assert a.alternatives and len(a.alternatives) <= 3
+    assert "Barnehageplasser" in a.alternatives[0].question and a.alternatives[0].citation.row == "Barnehageplasser"
+    assert len({(alt.citation.row, alt.value) for alt in a.alternatives}) == len(a.alternatives)
+    engine.ranker.confidence_value = 0.01  # nothing near is plausible: no suggestions either
+    assert _answer(engine, "Hvor mange barnehageplasser var det i 2019?")[1].alternatives == ()
 
 
 def test_unsure_answers_offer_alternatives_that_ask_precisely(engine: Engine) -> None:
