@@ -32,6 +32,7 @@ from chromadb.errors import NotFoundError
 from ingest.builds import ACTIVE_SUFFIX
 from ingest.chroma import make_client
 from ingest.store import IndexInfo, open_active
+from rag.launcher import ChildServer, ChildServerError
 from rapport.settings import Settings
 
 HEARTBEAT_PATH = "/api/v2/heartbeat"
@@ -79,15 +80,15 @@ def wait_for_heartbeat(url: str, timeout: float = 30.0, proc: subprocess.Popen |
 
 
 class ChromaServer:
-    """One `chroma run` child process on a fixed data path and port."""
+    """One `chroma run` child process on a fixed data path and port, started and stopped with the
+    project's one launcher for child servers (rag/launcher.ChildServer)."""
 
     def __init__(self, path: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.path = Path(path)
         self.host = host
         self.port = port or free_port(host)
         self.log_path = self.path.parent / f"{self.path.name}.chroma.log"
-        self.proc: subprocess.Popen | None = None
-        self._log = None
+        self._child: ChildServer | None = None
 
     @property
     def url(self) -> str:
@@ -95,48 +96,37 @@ class ChromaServer:
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self._child is not None and self._child.running
 
     def start(self, timeout: float = 30.0) -> ChromaServer:
         """Start the server (same path and port as before after a stop) and wait for its heartbeat."""
         if self.running:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, ANONYMIZED_TELEMETRY="False", NO_COLOR="1")
+        cmd = [chroma_exe(), "run", "--path", str(self.path), "--host", self.host, "--port", str(self.port)]
         deadline = time.monotonic() + timeout
         while True:
-            self.proc = subprocess.Popen(
-                [
-                    chroma_exe(),
-                    "run",
-                    "--path",
-                    str(self.path),
-                    "--host",
-                    self.host,
-                    "--port",
-                    str(self.port),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+            child = ChildServer("Chroma server", cmd, url=self.url, health_path="/api/v2/heartbeat",
+                                startup_timeout_s=max(1.0, deadline - time.monotonic()),
+                                log_path=self.log_path, env=env)
             try:
-                wait_for_heartbeat(self.url, max(1.0, deadline - time.monotonic()), self.proc)
+                self._child = child.start()
                 return self
-            except RuntimeError as exc:
+            except ChildServerError as exc:
                 # a restart right after a stop may find the port not yet released: retry until timeout
-                self._end_process()
                 if time.monotonic() > deadline:
-                    self._close_log()
-                    raise RuntimeError(f"{exc}\n--- {self.log_path} (tail) ---\n{self.log_tail()}") from None
+                    raise RuntimeError(str(exc)) from None
                 time.sleep(0.3)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         """Stop our server process: SIGTERM (a clean shutdown) or SIGKILL (a crash)."""
-        self._end_process(sig, timeout)
-        self._close_log()
+        child, self._child = self._child, None
+        if child is not None:
+            if sig == signal.SIGKILL and child.pid is not None and child.running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGKILL)
+            child.stop()  # reaps the process (SIGTERM, then SIGKILL if it lingers)
         # the port is free again once nothing answers there
         deadline = time.monotonic() + timeout
         while heartbeat(self.url, timeout=0.3) and time.monotonic() < deadline:
@@ -148,23 +138,6 @@ class ChromaServer:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
-
-    def _end_process(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
     def __enter__(self) -> ChromaServer:
         return self.start()
