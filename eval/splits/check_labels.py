@@ -57,23 +57,6 @@ def problems(path: str | Path, lines: list[str]) -> tuple[list[str], Counter, Co
     kinds: Counter = Counter()
     langs: Counter = Counter()
     ids: set = set()
-    _check(path, lines, found, kinds, langs, ids)
-    return found, kinds, langs
-
-
-def main(path: str, report: str | None = None) -> int:
-    found, kinds, langs = problems(path, report_lines(report))
-    for message in found:
-        print(message)
-    total = sum(kinds.values())
-    print(f"\n{total} items; kinds: {dict(kinds)}; languages: {dict(langs)}")
-    if total:
-        print(f"unanswerable {kinds['unanswerable'] / total:.0%}, English {langs['en'] / total:.0%}")
-    print("OK" if not found else f"{len(found)} problem(s)")
-    return 1 if found else 0
-
-
-def _check(path, LINES, found, kinds, langs, ids) -> None:  # noqa: N803 - the report's lines
     for n, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not raw.strip():
             continue
@@ -103,14 +86,14 @@ def _check(path, LINES, found, kinds, langs, ids) -> None:  # noqa: N803 - the r
                 found.append(f"{where}: unanswerable items have answer_number null")
             continue
         line = item["line"]
-        if not isinstance(line, int) or not 1 <= line <= len(LINES):
+        if not isinstance(line, int) or not 1 <= line <= len(lines):
             found.append(f"{where}: line must be a line number of report.txt")
             continue
         quote = item["source_quote"]
         if not isinstance(quote, str) or not quote.strip():
             found.append(f"{where}: source_quote must be text copied from the report")
             continue
-        window = norm(" ".join(LINES[max(0, line - 3): line + 2]))
+        window = norm(" ".join(lines[max(0, line - 3): line + 2]))
         if norm(quote) not in window:
             found.append(f"{where}: source_quote not found at line {line} (copy it verbatim from that line; "
                   f"it may continue onto the next line)")
@@ -132,6 +115,20 @@ def _check(path, LINES, found, kinds, langs, ids) -> None:  # noqa: N803 - the r
             rng = item.get("line_range")
             if not (isinstance(rng, list) and len(rng) == 2 and rng[0] <= line <= rng[1]):
                 found.append(f"{where}: overview items need line_range [first, last] that contains line")
+
+    return found, kinds, langs
+
+
+def main(path: str, report: str | None = None) -> int:
+    found, kinds, langs = problems(path, report_lines(report))
+    for message in found:
+        print(message)
+    total = sum(kinds.values())
+    print(f"\n{total} items; kinds: {dict(kinds)}; languages: {dict(langs)}")
+    if total:
+        print(f"unanswerable {kinds['unanswerable'] / total:.0%}, English {langs['en'] / total:.0%}")
+    print("OK" if not found else f"{len(found)} problem(s)")
+    return 1 if found else 0
 
 
 if __name__ == "__main__":
