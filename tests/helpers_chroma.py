@@ -243,11 +243,22 @@ from pathlib import Path
 
 import ingest.embeddings as embeddings
 
+
+def _wait_for(path):
+    while not Path(path).exists():
+        time.sleep(0.005)
+
+
+def _hold():
+    print("holding", flush=True)
+    _wait_for(_hold_file)
+
+
 _original = embeddings.CachedEmbeddings.embed_documents
 _delay = float(os.environ.get("RAPPORT_TEST_EMBED_DELAY", "0"))
 _calls = 0
 _hold_at = int(os.environ.get("RAPPORT_TEST_HOLD_AT", "0"))
-_hold = os.environ.get("RAPPORT_TEST_HOLD_FILE")
+_hold_file = os.environ.get("RAPPORT_TEST_HOLD_FILE")
 
 
 def _slow(self, texts):
@@ -256,10 +267,8 @@ def _slow(self, texts):
     _calls += 1
     print(f"batch {_calls} {len(texts)}", flush=True)
     time.sleep(_delay)
-    if _calls == _hold_at and _hold:
-        print("holding", flush=True)
-        while not Path(_hold).exists():
-            time.sleep(0.005)
+    if _calls == _hold_at and _hold_file:
+        _hold()
     return out
 
 
@@ -280,10 +289,8 @@ def _slow_add(self, *args, **kwargs):
     ids = kwargs["ids"] if "ids" in kwargs else args[0]
     print(f"add {_adds} {len(ids)}", flush=True)
     time.sleep(_add_delay)
-    if _adds == _hold_add_at and _hold:
-        print("holding", flush=True)
-        while not Path(_hold).exists():
-            time.sleep(0.005)
+    if _adds == _hold_add_at and _hold_file:
+        _hold()
     return out
 
 
@@ -291,8 +298,7 @@ Collection.add = _slow_add
 _go = os.environ.get("RAPPORT_TEST_GO_FILE")
 if _go:
     print("ready", flush=True)
-    while not Path(_go).exists():
-        time.sleep(0.005)
+    _wait_for(_go)
 
 from rapport.cli import main
 
