@@ -132,16 +132,16 @@ class Guard:
         client = (scope.get("client") or ("?", 0))[0]
         last = path.rstrip("/").rsplit("/", 1)[-1]
         if not self.uploads and last in ("upload", "upload_progress"):
+            self._log(method, path, 404, client)  # before the reply: a client that has it can find the line
             await self._short(send, 404, {"detail": "Not Found"})
-            self._log(method, path, 404, client)
             return
         is_login = method == "POST" and path.rstrip("/").endswith("/login")
         if is_login:
             wait = self.limiter.retry_after(client)
             if wait is not None:
+                self._log(method, path, 429, client)
                 await self._short(send, 429, {"detail": f"Too many failed logins; try again in {wait} s."},
                                   [(b"retry-after", str(wait).encode())])
-                self._log(method, path, 429, client)
                 return
 
         state: dict[str, Any] = {"status": 0, "start": None, "body": b"", "hold": False}
