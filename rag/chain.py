@@ -1,9 +1,10 @@
-"""The answer chain: three small steps over typed records,
+"""The answer chain: four small steps over typed records,
 
-    score (every candidate of every report) -> decide (answer, ask back, abstain) -> write
+    route (the reports the question is about) -> score (every candidate of those reports)
+    -> decide (answer, ask back, abstain) -> write
 
-`answer(engine, turn, llm_writer)` runs them; `stream(engine, turn, llm_writer)` yields
-`rag.llm.StreamEvent`s (guarded model text in LLM mode, then the final answer). Plain function
+`engine_for(library, turn)` routes; `answer(engine, turn, llm_writer)` runs the other three;
+`stream(engine, turn, llm_writer)` yields `rag.llm.StreamEvent`s (guarded model text in LLM mode, then the final answer). Plain function
 composition on purpose: LangChain's Runnable machinery brings tracing imports (~0.7 s per
 process) that a one-shot `rapport ask` should not pay; LangChain is used where it does its job
 well (the Embeddings interface, ChatOpenAI in LLM mode).
@@ -15,12 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from rag.answer import write_answer
-from rag.decide import Decision, asked_report, decide, report_of
+from rag.decide import Decision, decide
 from rag.engine import Engine, Scored
+from rag.library import Library
 from rag.records import Answer
+from rag.route import previous_report, route
 
 
 @dataclass(frozen=True)
@@ -39,27 +40,13 @@ class Step:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _allowed_reports(engine: Engine, turn: Turn) -> set[int] | None:
-    """Reports the answer may come from: those picked, narrowed to the one the question names."""
-    ids = [r.meta.id if r.meta else r.source_name for r in engine.corpus.reports]
-    allowed = set(range(len(ids))) if turn.reports is None else {i for i, rid in enumerate(ids) if rid in turn.reports}
-    named = asked_report(engine, turn.question)
-    if named is not None and named in allowed and len(ids) > 1:
-        meta = engine.corpus.reports[named].meta
-        municipality = meta.municipality if meta else None
-        same = {i for i in allowed if (m := engine.corpus.reports[i].meta) is not None and m.municipality == municipality}
-        allowed = same or allowed
-    return None if allowed == set(range(len(ids))) else allowed
+def engine_for(library: Library, turn: Turn) -> Engine:
+    """The engine over the reports this turn is about (rag/route.py)."""
+    return library.engine(route(library.keys, turn.question, turn.reports, previous_report(turn.history)))
 
 
 def step_score(turn: Turn, engine: Engine) -> Step:
-    scored = engine.score(turn.question, list(turn.history))
-    allowed = _allowed_reports(engine, turn)
-    if allowed is not None:
-        mask = np.asarray([report_of(engine, scored, i) in allowed for i in range(len(scored.scores))])
-        scores = np.where(mask, scored.scores, -1e9).astype(np.float32)
-        scored = replace(scored, scores=scores, order=np.argsort(-scores, kind="stable")[: int(mask.sum())])
-    return Step(turn, scored)
+    return Step(turn, engine.score(turn.question, list(turn.history)))
 
 
 def step_decide(step: Step, engine: Engine) -> Step:

@@ -10,7 +10,6 @@ half the threshold.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +20,6 @@ from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
 from rag.ranker import confidence_row
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 MAX_ALTERNATIVES = 3
 ALT_WINDOW = 1.0  # runners-up within this many ranker points of the best are alternatives
 
@@ -151,22 +149,4 @@ def report_of(engine: Engine, scored: Scored, i: int) -> int:
     return candidate_text(engine.corpus, scored.cands, i)[2]
 
 
-def asked_report(engine: Engine, question: str) -> int | None:
-    """The loaded report a question names by municipality and year (or municipality alone), if any."""
-    text = question.lower()
-    years = {int(y) for y in _YEAR.findall(question)}
-    hits = []
-    for ri, r in enumerate(engine.corpus.reports):
-        muni = (r.meta.municipality or "").split()[0].lower() if r.meta and r.meta.municipality else ""
-        if muni and muni in text:
-            hits.append((ri, r.meta.year if r.meta else None))
-    if not hits:
-        return None
-    if years:
-        exact = [ri for ri, y in hits if y in years]
-        if exact:
-            return exact[0]
-    return hits[0][0] if len({ri for ri, _ in hits}) == 1 else None
-
-
-__all__ = ["Decision", "decide", "covered_years", "asked_report", "report_of", "np"]
+__all__ = ["Decision", "decide", "covered_years", "report_of", "np"]

@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rag.chain import Turn, answer, stream
+from rag.chain import Turn, answer, engine_for, stream
 from rag.engine import Engine
+from rag.engine_cache import EngineCache
+from rag.library import Library
 from rag.messages import t
 from rag.records import Answer
 from rag.text import detect_language
@@ -77,7 +79,7 @@ class Loaded:
     """One index build in memory."""
 
     build: str  # collection name of the build ("" when built from reports in memory)
-    engine: Engine
+    library: Library
     reports: tuple[Any, ...]  # ReportInfo of each report
 
 
@@ -104,7 +106,12 @@ class Service:
 
     @property
     def engine(self) -> Engine:
-        return self._loaded.engine
+        """The engine over every loaded report (training, retrieval checks)."""
+        return self._loaded.library.engine()
+
+    @property
+    def library(self) -> Library:
+        return self._loaded.library
 
     @property
     def build(self) -> str:
@@ -116,7 +123,7 @@ class Service:
 
     def report(self, report_id: str | None = None) -> Any:
         """The parsed Report with this id (the first one when None), or None."""
-        reports = self._loaded.engine.corpus.reports
+        reports = self._loaded.library.reports
         if report_id is None:
             return reports[0] if reports else None
         return next((r for r in reports if r.meta is not None and r.meta.id == report_id), None)
@@ -162,7 +169,7 @@ class Service:
         loaded = self._loaded
         turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         try:
-            result: Answer = answer(loaded.engine, turn, self._llm_writer).answer
+            result: Answer = answer(engine_for(loaded.library, turn), turn, self._llm_writer).answer
         except Exception:
             log.exception("answering %r failed", cleaned[:200])
             return self._message_answer(cleaned, "error", t0)
@@ -185,7 +192,7 @@ class Service:
         turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         streamed = False
         try:
-            for event in stream(self._loaded.engine, turn, self._llm_writer):
+            for event in stream(engine_for(self._loaded.library, turn), turn, self._llm_writer):
                 if event.kind == "final":
                     final = replace(event.answer, question=question if isinstance(question, str) else cleaned,
                                     latency_ms=(time.perf_counter() - t0) * 1000.0)
@@ -204,7 +211,7 @@ class Service:
         cleaned, problem = check_input(_no_surrogates(question))
         if problem is not None or cleaned is None:
             return []
-        engine = self._loaded.engine
+        engine = self._loaded.library.engine()
         scored = engine.score(cleaned)
         spans: list[tuple[int, int]] = []
         for i in scored.order:
@@ -264,9 +271,9 @@ def answer_lines(service: Service, lines: Iterable[str]) -> Iterator[Answer]:
 # --------------------------------------------------------------------------- building
 
 
-def engine_from_stored(stored: Any, embed_query: Callable[[str], Sequence[float]] | None, ranker: Any) -> Engine:
+def _stored_parts(stored: Any) -> tuple[Sequence[Any], dict]:
     vectors = {rid: dict(zip(keys, stored.vectors[rid], strict=True)) for rid, keys in stored.keys.items()}
-    return Engine.from_reports(stored.reports, vectors, embed_query, ranker)
+    return stored.reports, vectors
 
 
 def service_from_reports(settings: Settings, reports: Sequence[Any], vectors: dict | None = None,
@@ -275,8 +282,8 @@ def service_from_reports(settings: Settings, reports: Sequence[Any], vectors: di
     """A service over reports in memory (tests: fake or no vectors, any ranker)."""
     from ingest.store import report_info
 
-    engine = Engine.from_reports(reports, vectors, embed_query, ranker)
-    return Service(settings, Loaded("", engine, tuple(report_info(r) for r in reports)), llm_writer=llm_writer)
+    library = Library(reports, vectors, embed_query, ranker)
+    return Service(settings, Loaded("", library, tuple(report_info(r) for r in reports)), llm_writer=llm_writer)
 
 
 def _hint(settings: Settings) -> str:
@@ -288,8 +295,9 @@ def _hint(settings: Settings) -> str:
 
 def build_service(settings: Settings, *, ingest_missing: bool = False,
                   progress: Callable[[int, int], None] | None = None, require_model: bool = True,
-                  check_every_s: float = 2.0) -> Service:
-    """The real service over the index in settings (data dir or Chroma server)."""
+                  check_every_s: float = 2.0, warm: bool = True) -> Service:
+    """The real service over the index in settings (data dir or Chroma server). ``warm``: build
+    every report's engine now (a server); else on the first question about it (one-shot use)."""
     from ingest.chroma import make_client
     from ingest.pipeline import IngestError, run_ingest, running_versions
     from ingest.store import active_name, check_index, load_index
@@ -336,8 +344,12 @@ def build_service(settings: Settings, *, ingest_missing: bool = False,
         current = open_active(client, prefix)
         if current is None:
             raise ServiceError(f"No index in {where}: run `{_hint(settings)}` first.")
-        stored = load_index(client, current)
-        return Loaded(current.collection_name, engine_from_stored(stored, embeddings.embed_query, ranker), current.reports)
+        # a local store keeps prepared engines beside it; a Chroma server's clients write nothing locally
+        cache = None if settings.chroma_url else EngineCache(settings.data_dir / "engine-cache" / prefix,
+                                                              current.fingerprint)
+        library = Library.stored(lambda: _stored_parts(load_index(client, current)), embeddings.embed_query, ranker,
+                                 cache)
+        return Loaded(current.collection_name, library.warm() if warm else library, current.reports)
 
     loaded = reload()
     llm_writer = _llm_writer(settings) if settings.mode == "llm" else None

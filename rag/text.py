@@ -170,6 +170,16 @@ class Analyzer:
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
 
+    def __getstate__(self) -> dict:
+        """Picklable (the engine cache): the C stemmer is made again on load."""
+        return {k: v for k, v in self.__dict__.items() if k != "_stemmer"}
+
+    def __setstate__(self, state: dict) -> None:
+        import Stemmer
+
+        self.__dict__.update(state)
+        self._stemmer = Stemmer.Stemmer("norwegian")
+
     # -- vocabulary -----------------------------------------------------------------------
 
     def set_vocabulary(self, words: Iterable[str]) -> None:

@@ -493,7 +493,7 @@ def cli_service(service: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """`rapport ask` in-process, with the module's service (building one per call costs ~1 s)."""
     import rag.service
 
-    monkeypatch.setattr(rag.service, "build_service", lambda settings: service)
+    monkeypatch.setattr(rag.service, "build_service", lambda settings, **kw: service)
     return service
 
 
