@@ -91,7 +91,8 @@ def build_baseline(settings: Settings, echo: Callable[[str], Any] = print) -> Ba
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
 
-    from ingest.embeddings import CachedEmbeddings, make_embeddings
+    from ingest.embed_cache import CachedEmbeddings
+    from ingest.embeddings import make_embeddings
     from ingest.sources import read_source
 
     t0 = time.perf_counter()

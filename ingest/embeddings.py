@@ -14,10 +14,8 @@ import logging
 import math
 import os
 import re
-import sqlite3
 import threading
 from abc import abstractmethod
-from collections.abc import Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -185,11 +183,6 @@ class SentenceTransformerEmbeddings(BatchedEmbeddings):
         return self._model.encode_query(text, normalize_embeddings=True, show_progress_bar=False)
 
 
-def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in ("not a database", "malformed", "corrupt", "no such table"))
-
-
 _TOKEN_RE = re.compile(r"\w+")
 
 
@@ -258,125 +251,3 @@ def make_embeddings(name: str, batch_size: int = 32) -> Embeddings:
     if key == "hash":
         return HashEmbeddings()
     raise ValueError(f"Unknown embedding model {name!r}. Choose one of: {', '.join(EMBEDDING_CHOICES)}.")
-
-
-class CachedEmbeddings(Embeddings):
-    """Caches document vectors in SQLite, keyed by sha256(model_id + NUL + text).
-
-    Re-ingesting unchanged text then costs no model time. Queries are not cached (they are
-    cheap one at a time and rarely repeat). A missing, unreadable or corrupt cache file is
-    recreated; if even that fails the cache is skipped and the inner model does the work.
-    """
-
-    def __init__(self, inner: Embeddings, cache_path: Path) -> None:
-        self.inner = inner
-        self.cache_path = Path(cache_path)
-        model_id = getattr(inner, "model_id", None)
-        if not isinstance(model_id, str) or not model_id:
-            raise TypeError(f"{type(inner).__name__} has no model_id; the cache key needs one")
-        self.model_id: str = model_id
-        self.dim: int | None = getattr(inner, "dim", None)
-        self._lock = threading.Lock()
-        self._disabled = False
-        self._ensure_schema()
-
-    # -- storage -------------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        # one short-lived connection per call: safe across threads and processes
-        return sqlite3.connect(self.cache_path, timeout=30)
-
-    def _create(self) -> None:
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
-            con.execute("SELECT count(*) FROM vectors").fetchone()
-        con.close()
-
-    def _ensure_schema(self) -> None:
-        try:
-            self._create()
-            return
-        except sqlite3.DatabaseError as exc:
-            if not _is_corrupt(exc):
-                # locked, unwritable, no such directory: never delete someone else's file for that
-                log.warning("embedding cache %s unavailable (%s); running without it", self.cache_path, exc)
-                self._disabled = True
-                return
-            log.warning("embedding cache %s is corrupt (%s); recreating it", self.cache_path, exc)
-        except OSError as exc:
-            log.warning("embedding cache %s unavailable (%s); running without it", self.cache_path, exc)
-            self._disabled = True
-            return
-        try:
-            self.cache_path.unlink(missing_ok=True)
-            self._create()
-        except (sqlite3.DatabaseError, OSError) as exc:
-            log.warning("cannot recreate embedding cache %s (%s); running without it", self.cache_path, exc)
-            self._disabled = True
-
-    def _key(self, text: str) -> str:
-        return hashlib.sha256((self.model_id + "\0" + text).encode("utf-8")).hexdigest()
-
-    def _lookup(self, keys: Sequence[str]) -> dict[str, list[float]]:
-        found: dict[str, list[float]] = {}
-        unique = list(dict.fromkeys(keys))
-        con = self._connect()
-        try:
-            for start in range(0, len(unique), 500):  # stay under SQLite's variable limit
-                part = unique[start : start + 500]
-                marks = ",".join("?" * len(part))
-                rows = con.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", part).fetchall()
-                for key, blob in rows:
-                    vec = np.frombuffer(blob, dtype=np.float32)
-                    if self.dim is None or vec.shape[0] == self.dim:
-                        found[key] = vec.tolist()
-        finally:
-            con.close()
-        return found
-
-    def _store(self, items: list[tuple[str, list[float]]]) -> None:
-        con = self._connect()
-        try:
-            with con:
-                con.executemany(
-                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                    [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
-                )
-        finally:
-            con.close()
-
-    # -- Embeddings ----------------------------------------------------------------------------
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed documents, asking the inner model only for texts not in the cache."""
-        if self._disabled:
-            return _as_lists(self.inner.embed_documents(list(texts))) if texts else []
-        keys = [self._key(t) for t in texts]
-        with self._lock:
-            try:
-                found = self._lookup(keys)
-            except sqlite3.DatabaseError as exc:
-                log.warning("embedding cache read failed (%s)", exc)
-                self._ensure_schema()  # recreates a corrupt file, or disables the cache
-                found = {}
-        missing: dict[str, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in found and key not in missing:
-                missing[key] = text  # each unseen text once, even if repeated in the call
-        if missing:
-            vectors = _as_lists(self.inner.embed_documents(list(missing.values())))
-            fresh = list(zip(missing.keys(), vectors, strict=True))
-            found.update(fresh)
-            if not self._disabled:
-                with self._lock:
-                    try:
-                        self._store(fresh)
-                    except sqlite3.DatabaseError as exc:
-                        log.warning("embedding cache write failed (%s); continuing without storing", exc)
-        return [found[k] for k in keys]
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed a query (never cached)."""
-        return self.inner.embed_query(text)
-
-    def __repr__(self) -> str:
-        return f"CachedEmbeddings({self.inner!r}, cache_path={str(self.cache_path)!r})"

@@ -92,7 +92,8 @@ def running_versions(model_id: str) -> Any:
 
 def make_cached_embeddings(settings: Settings) -> Any:
     """The embedding model from settings, with document vectors cached by content in the data dir."""
-    from ingest.embeddings import CachedEmbeddings, make_embeddings
+    from ingest.embed_cache import CachedEmbeddings
+    from ingest.embeddings import make_embeddings
 
     try:
         inner = make_embeddings(settings.embedding, settings.embed_batch_size)

@@ -170,7 +170,7 @@ def ask(question: str | None, as_json: bool, jsonl: bool, mode: str | None, repo
     if not jsonl and question is None:
         raise UserError('Give a question, e.g. rapport ask "Hva var netto driftsresultat i 2020?", or use --jsonl.')
     try:
-        service = build_service(settings)
+        service = build_service(settings, warm=False)  # one-shot: build only the engine a question needs
     except ServiceError as exc:
         raise UserError(str(exc)) from None
     if jsonl:
@@ -256,11 +256,13 @@ def _ask_streaming(service: Any, question: str) -> None:
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here (one file: that file; several: a directory).")
 @click.option("--no-baseline", is_flag=True, help="Skip the naive LangChain baseline.")
+@click.option("--snapshot", type=click.Choice(["check", "write"]), default=None,
+              help="Instead of scoring: compare every train and dev answer with eval/answers.json (check), or store them there (write).")
 @data_dir_option
 @chroma_option
 @embedding_option
 def eval_command(eval_files: tuple[Path, ...], mode: str | None, out: Path | None, no_baseline: bool,
-                 data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
+                 snapshot: str | None, data_dir: Path | None, chroma_url: str | None, embedding: str | None) -> None:
     """Run labeled questions through the answer engine and score them."""
     from eval.run import EvalError, format_side_by_side, open_service, run_eval
 
@@ -268,6 +270,9 @@ def eval_command(eval_files: tuple[Path, ...], mode: str | None, out: Path | Non
     files = list(eval_files) or [None]
     try:
         service = open_service(settings, click.echo)
+        if snapshot is not None:
+            _snapshot(service, snapshot)
+            return
         reports = {}
         for f in files:
             target = out if len(files) == 1 or out is None else out / f"{Path(f).stem}.json"
@@ -277,6 +282,21 @@ def eval_command(eval_files: tuple[Path, ...], mode: str | None, out: Path | Non
         raise UserError(str(exc)) from None
     if len(files) > 1:
         click.echo(format_side_by_side({Path(k).stem: r["summary"] for k, r in reports.items()}))
+
+
+def _snapshot(service: Any, action: str) -> None:
+    from eval import snapshot as snap
+
+    taken = snap.take(service.ask)
+    if action == "write":
+        snap.write(taken)
+        click.echo(f"Wrote {len(taken)} answer digests to {snap.SNAPSHOT}.")
+        return
+    changed = snap.changed(snap.load(), taken)
+    if changed:
+        raise UserError(f"{len(changed)} of {len(taken)} answers changed: {', '.join(changed[:20])}"
+                        + (" …" if len(changed) > 20 else ""))
+    click.echo(f"All {len(taken)} answers are as in {snap.SNAPSHOT}.")
 
 
 @main.command()

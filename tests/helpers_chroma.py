@@ -223,7 +223,7 @@ def cli_env(prefix: str | None = None, **extra: str) -> dict[str, str]:
 
 
 # Runs `rapport <args>` in this process after two test-only changes:
-# * every embedding batch that build_index asks for (CachedEmbeddings.embed_documents: the
+# * every embedding batch that build_index asks for (ingest.embed_cache.CachedEmbeddings.embed_documents: the
 #   batches go through the cache, so patching the inner HashEmbeddings would miss cached texts)
 #   prints "batch N" to stdout and then sleeps RAPPORT_TEST_EMBED_DELAY seconds, so a test can
 #   see how far a build got and kill it half-way, or make two builds overlap;
@@ -241,7 +241,7 @@ SLOW_INGEST_DRIVER = r"""
 import os, sys, time
 from pathlib import Path
 
-import ingest.embeddings as embeddings
+import ingest.embed_cache as embed_cache
 
 
 def _wait_for(path):
@@ -254,7 +254,7 @@ def _hold():
     _wait_for(_hold_file)
 
 
-_original = embeddings.CachedEmbeddings.embed_documents
+_original = embed_cache.CachedEmbeddings.embed_documents
 _delay = float(os.environ.get("RAPPORT_TEST_EMBED_DELAY", "0"))
 _calls = 0
 _hold_at = int(os.environ.get("RAPPORT_TEST_HOLD_AT", "0"))
@@ -272,7 +272,7 @@ def _slow(self, texts):
     return out
 
 
-embeddings.CachedEmbeddings.embed_documents = _slow
+embed_cache.CachedEmbeddings.embed_documents = _slow
 
 from chromadb.api.models.Collection import Collection
 

