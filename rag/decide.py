@@ -123,17 +123,18 @@ def decide(engine: Engine, scored: Scored) -> Decision:
     return Decision(False, None, None, best, confidence, alternatives)
 
 
-def _alternatives(engine: Engine, scored: Scored, answered: int | None) -> list[int]:
-    """Up to MAX_ALTERNATIVES distinct candidates within ALT_WINDOW of the best score, other than
-    the one ``answered`` (None: an abstention, so the best itself is one of them); leads are not
-    questions one can ask precisely."""
+def _alternatives(engine: Engine, scored: Scored, answered: int | None, *, limit: int = MAX_ALTERNATIVES,
+                  window: float = ALT_WINDOW) -> list[int]:
+    """Up to ``limit`` distinct candidates within ``window`` of the best score, other than the one
+    ``answered`` (None: an abstention, so the best itself is one of them); leads are not
+    questions one can ask precisely. (rag/choose.py asks for a few more, as options for an LLM.)"""
     order = scored.order
     top = float(scored.scores[int(order[0])])
     seen = {_identity(engine, scored, answered)} if answered is not None else set()
     out: list[int] = []
     for i in order[:40]:
         i = int(i)
-        if float(scored.scores[i]) < top - ALT_WINDOW or len(out) >= MAX_ALTERNATIVES:
+        if float(scored.scores[i]) < top - window or len(out) >= limit:
             break
         if i == answered or int(scored.cands.kind[i]) == LEAD:
             continue
@@ -145,8 +146,13 @@ def _alternatives(engine: Engine, scored: Scored, answered: int | None) -> list[
     return out
 
 
+def distinct_candidates(engine: Engine, scored: Scored, answered: int | None, limit: int, window: float) -> list[int]:
+    """`_alternatives` with another limit and window: the public name for other steps."""
+    return _alternatives(engine, scored, answered, limit=limit, window=window)
+
+
 def report_of(engine: Engine, scored: Scored, i: int) -> int:
     return candidate_text(engine.corpus, scored.cands, i)[2]
 
 
-__all__ = ["Decision", "decide", "covered_years", "report_of", "np"]
+__all__ = ["Decision", "decide", "distinct_candidates", "covered_years", "report_of", "np"]

@@ -78,3 +78,23 @@ STOP = {
     "no": ["\n\n", "\nSpørsmål:", "\nFakta:", "Skriv det som"],
     "en": ["\n\n", "\nQuestion:", "\nFacts:", "Write it as"],
 }
+
+# --------------------------------------------------------------------------- choosing (rag/choose.py)
+
+# The model picks one of the ranker's top candidates by its letter, or "none"; a grammar on the
+# server allows nothing else, so it never writes a figure. The options are the extractive answers
+# themselves (rag.answer's writers), each with the table it comes from.
+CHOOSE_SYSTEM = {
+    "no": (
+        "Du velger hvilket av alternativene som svarer på spørsmålet om kommunens årsrapport. "
+        "Svar bare med bokstaven til det beste alternativet, eller none hvis ingen av dem svarer på spørsmålet."
+    ),
+    "en": (
+        "You pick which of the options answers the question about the municipality's annual report. "
+        "Reply with only the letter of the best option, or none if no option answers the question."
+    ),
+}
+CHOOSE_USER = {
+    "no": "Spørsmål: {question}\nAlternativer:\n{options}\nSvar med {ids} eller none.",
+    "en": "Question: {question}\nOptions:\n{options}\nReply with {ids} or none.",
+}

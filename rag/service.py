@@ -92,12 +92,14 @@ class Service:
         active_build: Callable[[], str | None] | None = None,
         llm_writer: Any = None,
         check_every_s: float = 2.0,
+        chooser: Any = None,
     ) -> None:
         self.settings = settings
         self._loaded = loaded
         self._reload = reload
         self._active_build = active_build
         self._llm_writer = llm_writer
+        self._chooser = chooser  # rag.choose.LLMChooser (settings.llm_choose in LLM mode) or None
         self._check_every_s = check_every_s
         self._checked = time.monotonic()
         self._lock = threading.Lock()
@@ -169,7 +171,7 @@ class Service:
         loaded = self._loaded
         turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         try:
-            result: Answer = answer(engine_for(loaded.library, turn), turn, self._llm_writer).answer
+            result: Answer = answer(engine_for(loaded.library, turn), turn, self._llm_writer, self._chooser).answer
         except Exception:
             log.exception("answering %r failed", cleaned[:200])
             return self._message_answer(cleaned, "error", t0)
@@ -192,7 +194,7 @@ class Service:
         turn = Turn(cleaned, tuple(history or ()), frozenset(reports) if reports is not None else None)
         streamed = False
         try:
-            for event in stream(engine_for(self._loaded.library, turn), turn, self._llm_writer):
+            for event in stream(engine_for(self._loaded.library, turn), turn, self._llm_writer, self._chooser):
                 if event.kind == "final":
                     final = replace(event.answer, question=question if isinstance(question, str) else cleaned,
                                     latency_ms=(time.perf_counter() - t0) * 1000.0)
@@ -353,7 +355,13 @@ def build_service(settings: Settings, *, ingest_missing: bool = False,
 
     loaded = reload()
     llm_writer = _llm_writer(settings) if settings.mode == "llm" else None
-    service = Service(settings, loaded, reload, lambda: active_name(client, prefix), llm_writer, check_every_s)
+    chooser = None
+    if llm_writer is not None and settings.llm_choose:
+        from rag.choose import LLMChooser
+
+        chooser = LLMChooser(llm_writer.model)  # the writer's endpoint; it picks by id, off by default
+    service = Service(settings, loaded, reload, lambda: active_name(client, prefix), llm_writer, check_every_s,
+                      chooser)
     if llm_writer is not None and getattr(llm_writer, "server", None) is not None:
         service._local_llm = llm_writer.server  # type: ignore[attr-defined]  # lives as long as the service
     return service

@@ -44,6 +44,7 @@ class Settings:
     llm_gguf: Path | None = None  # local GGUF file served by xllamacpp
     llm_timeout_s: float = 60.0
     llm_max_tokens: int = 160  # bound on each LLM reply (a longer one is cut off and rejected)
+    llm_choose: bool = False  # LLM mode: the model picks among the top candidates when the ranker is unsure
     # serving
     host: str = "127.0.0.1"
     port: int = 7860
