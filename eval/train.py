@@ -52,6 +52,7 @@ class Example:
     positives: np.ndarray
     correct: np.ndarray  # bool per candidate: answering with it would be right
     values: list[float | None]
+    sentences: np.ndarray  # the sentence each candidate comes from (-1: none), for the confidence rows
     status: str
 
 
@@ -62,7 +63,7 @@ def load_items(path: Path) -> list[dict[str, Any]]:
 def collect(engine: Any, items: Sequence[Mapping[str, Any]], echo: Callable[[str], None] = print) -> list[Example]:
     """Features and gold candidates of every item."""
     from eval.labels import is_correct, resolve, value_matches
-    from rag.candidates import candidate_value
+    from rag.candidates import candidate_sentences, candidate_value
     from rag.layout import FIGURE, LEAD, SENTENCE
 
     out = []
@@ -79,7 +80,8 @@ def collect(engine: Any, items: Sequence[Mapping[str, Any]], echo: Callable[[str
         elif kind in ("non_numeric", "overview"):
             for i in np.flatnonzero(np.isin(cands.kind, (FIGURE, SENTENCE, LEAD))):
                 correct[i] = is_correct(item, engine.corpus, cands, int(i))
-        out.append(Example(dict(item), cands.X, gold.positives, correct, values, gold.status))
+        out.append(Example(dict(item), cands.X, gold.positives, correct, values,
+                           candidate_sentences(engine.corpus, cands), gold.status))
         if n % 200 == 0:
             echo(f"  {n}/{len(items)} questions ({time.perf_counter() - t0:.0f} s)")
     return out
@@ -161,12 +163,13 @@ def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int) 
 
 
 def confidence_data(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from rag.ranker import confidence_row
+    from rag.ranker import RIVAL_DEPTH, confidence_row
 
     rows, right, answerable = [], [], []
     for ex, s in zip(examples, scores, strict=True):
         order = np.argsort(-s, kind="stable")
-        rows.append(confidence_row(ex.X, s, order, [ex.values[int(i)] for i in order[:2]]))
+        top = order[:RIVAL_DEPTH]
+        rows.append(confidence_row(ex.X, s, top, [ex.values[int(i)] for i in top], ex.sentences[top]))
         right.append(bool(ex.correct[int(order[0])]))
         answerable.append(ex.item.get("kind") != "unanswerable")
     return np.asarray(rows), np.asarray(right), np.asarray(answerable)

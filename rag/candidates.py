@@ -51,6 +51,19 @@ def candidate_value(corpus: Corpus, cands: Candidates, i: int) -> float | None:
     return None
 
 
+def candidate_sentences(corpus: Corpus, cands: Candidates, idx: np.ndarray | None = None) -> np.ndarray:
+    """The sentence each candidate comes from (a prose figure's or the sentence itself; -1 for
+    cells, pairs and leads), for all candidates or those at ``idx``."""
+    kind = cands.kind if idx is None else cands.kind[idx]
+    ref = cands.ref if idx is None else cands.ref[idx]
+    out = np.full(len(kind), -1, np.int64)
+    fig = kind == FIGURE
+    out[fig] = corpus.figure_sentence[ref[fig]]
+    sent = kind == SENTENCE
+    out[sent] = ref[sent]
+    return out
+
+
 def candidate_text(corpus: Corpus, cands: Candidates, i: int) -> tuple[str, tuple[int, int], int]:
     """(source text, its lines, report index) of a prose candidate; ("", (0, 0), report) for cells."""
     kind, ref = int(cands.kind[i]), int(cands.ref[i])

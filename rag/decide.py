@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.candidates import candidate_text, candidate_value
+from rag.candidates import candidate_sentences, candidate_text, candidate_value
 from rag.corpus import Corpus
 from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
-from rag.ranker import confidence_row
+from rag.ranker import RIVAL_DEPTH, confidence_row
 
 MAX_ALTERNATIVES = 3
 ALT_WINDOW = 1.0  # runners-up within this many ranker points of the best are alternatives
@@ -73,13 +73,13 @@ def _identity(engine: Engine, scored: Scored, i: int) -> tuple:
     return ("lead", ref, None)
 
 
-def _rivals(engine: Engine, scored: Scored, depth: int = 5) -> np.ndarray:
+def _rivals(engine: Engine, scored: Scored, depth: int = RIVAL_DEPTH) -> np.ndarray:
     """The ranking the confidence model judges: the best candidate and the next ones from the same
     report. The same row in another year's report is not a rival answer (the answer says which
     report it used); with one report this is the ranking itself."""
     order = scored.order
     if len(engine.corpus.reports) < 2 or len(order) < 2:
-        return order
+        return order[:depth]
     home = report_of(engine, scored, int(order[0]))
     out = [int(order[0])]
     for i in order[1:]:
@@ -109,10 +109,12 @@ def decide(engine: Engine, scored: Scored) -> Decision:
         return Decision(True, "nothing_asked")
     best = int(order[0])
     rivals = _rivals(engine, scored)
-    values = [candidate_value(corpus, scored.cands, int(i)) for i in rivals[:2]]
+    values = [candidate_value(corpus, scored.cands, int(i)) for i in rivals]
+    sentences = candidate_sentences(corpus, scored.cands, rivals)
     confidence = None
     if engine.ranker is not None:
-        confidence = engine.ranker.confidence(confidence_row(scored.cands.X, scored.scores, rivals, values))
+        row = confidence_row(scored.cands.X, scored.scores, rivals, values, sentences)
+        confidence = engine.ranker.confidence(row)
         if confidence < engine.ranker.threshold:
             # no answer; when the nearest candidates are at least half-way plausible, they are
             # offered as precise questions the user can pick («Mente du …?»)

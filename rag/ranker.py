@@ -3,8 +3,9 @@
 * the ranker: gradient-boosted trees (LightGBM, lambdarank) over the candidate features,
   exported to ONNX so that answering needs only onnxruntime, not LightGBM or scikit-learn;
 * the confidence model: a logistic regression over what the ranker's top candidates look
-  like, giving the probability that the best candidate is right; the engine abstains below
-  a threshold chosen on the dev split.
+  like (the best one against its rivals: the next ones that would give another answer),
+  giving the probability that the best candidate is right; the engine abstains below a
+  threshold chosen on the dev split.
 
 `model.json` is the model card in machine form: feature-set version and names, the
 confidence model's weights, thresholds, the data it was trained on and its scores.
@@ -25,30 +26,55 @@ from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
 MODEL_PACKAGE = "rag.model"
 CONFIDENCE_FEATURES: tuple[str, ...] = (
-    "s1", "s2", "gap12", "gap15", "agree12",
+    "s1", "s2", "gap12", "gap15", "agree_top5",
     "k_cell", "k_figure", "k_sentence", "k_lead", "k_diff", "cov_all", "missed_max", "key_credit",
     "strict_cov", "extra_label", "q_oov", "q_n_terms", "year_match", "year_other", "q_n_years",
     "table_has_year", "dense_main", "unit_conflict", "unit_match", "q_wants_number", "label_strict",
     "cov_primary", "counted_hit", "negated_hit", "q_overview", "q_who", "q_which", "proper_missed",
+    # the score and the gap per kind of best candidate: the same score means more for a cell
+    # than for a prose figure, and a linear model needs the product to see it
+    "s1_figure", "gap12_figure", "s1_diff", "gap12_diff", "s1_sentence", "gap12_sentence",
 )
+RIVAL_DEPTH = 60  # candidates looked at (best first) to find the rivals of the best one
+
+
+def agrees(best: tuple[float | None, int], other: tuple[float | None, int]) -> bool:
+    """Would answering with `other` give the best candidate's answer: the same number (sign aside),
+    or the same sentence (a prose figure and the sentence that prints it)? (value, sentence id or -1)"""
+    (vb, sb), (vo, so) = best, other
+    if vb is not None and vo is not None and abs(abs(vb) - abs(vo)) < 0.051:
+        return True
+    return sb >= 0 and sb == so
 
 
 class ModelError(RuntimeError):
     """The shipped model is missing or was trained on another feature set."""
 
 
-def confidence_row(X: np.ndarray, scores: np.ndarray, order: np.ndarray, values: Sequence[float | None]) -> np.ndarray:
-    """What the confidence model sees: the top scores and the best candidate's features.
-    ``values``: the number each of the first candidates (in ``order``) would answer with."""
+def confidence_row(X: np.ndarray, scores: np.ndarray, order: Sequence[int], values: Sequence[float | None],
+                   sentences: Sequence[int]) -> np.ndarray:
+    """What the confidence model sees: the best candidate's score, its rivals' (the next candidates
+    that would give another answer), how many of the top five agree with it, and its features.
+    ``order``: candidates best first (the first RIVAL_DEPTH suffice); ``values`` and ``sentences``:
+    the number each would answer with and the sentence it comes from (-1: none), aligned with it."""
     b = int(order[0])
-    second = float(scores[order[1]]) if len(order) > 1 else float(scores[b]) - 10.0
-    fifth = float(scores[order[min(4, len(order) - 1)]])
-    v1 = values[0] if values else None
-    v2 = values[1] if len(values) > 1 else None
-    row = {
-        "s1": float(scores[b]), "s2": second, "gap12": float(scores[b]) - second, "gap15": float(scores[b]) - fifth,
-        "agree12": float(v1 is not None and v2 is not None and abs(abs(v1) - abs(v2)) < 0.051),
-    }
+    best = (values[0], int(sentences[0]))
+    rivals, agreeing = [b], 0
+    for n in range(1, min(len(order), RIVAL_DEPTH)):
+        if agrees(best, (values[n], int(sentences[n]))):
+            agreeing += n < 5
+            continue
+        rivals.append(int(order[n]))
+        if len(rivals) >= 5:
+            break
+    s1 = float(scores[b])
+    second = float(scores[rivals[1]]) if len(rivals) > 1 else s1 - 10.0
+    fifth = float(scores[rivals[-1]]) if len(rivals) > 1 else s1 - 10.0
+    row = {"s1": s1, "s2": second, "gap12": s1 - second, "gap15": s1 - fifth, "agree_top5": float(agreeing)}
+    for kind in ("figure", "diff", "sentence"):
+        flag = float(X[b, F[f"k_{kind}"]])
+        row[f"s1_{kind}"] = s1 * flag
+        row[f"gap12_{kind}"] = (s1 - second) * flag
     out = np.empty(len(CONFIDENCE_FEATURES), np.float32)
     for i, name in enumerate(CONFIDENCE_FEATURES):
         out[i] = row[name] if name in row else X[b, F[name]]

@@ -105,3 +105,29 @@ def test_the_abstention_threshold_is_the_lowest_that_abstains_on_enough_unanswer
     lower = [c for c in curve if c["threshold"] < threshold]
     assert lower and all(c["abstained_unanswerable"] < ABSTAIN_TARGET for c in lower)
     assert at["answered"] == 1.0 and at["wrong_answers"] == 1  # the one unanswerable above it
+
+
+def test_a_figure_and_its_own_sentence_are_no_rivals_but_another_number_is() -> None:
+    from rag.layout import F
+    from rag.ranker import RIVAL_DEPTH, agrees, confidence_row
+
+    assert agrees((7.02, 3), (None, 3)) and agrees((-679.4, -1), (679.4, 8)) and agrees((5.0, -1), (5.04, -1))
+    assert not agrees((7.02, 3), (7.2, 4)) and not agrees((None, -1), (None, -1)) and not agrees((1.0, -1), (None, 2))
+    names = list(CONFIDENCE_FEATURES)
+    X = np.zeros((4, len(F)), np.float32)
+    X[0, F["k_figure"]] = 1
+    scores = np.asarray([3.0, 2.9, 2.8, 1.0], np.float32)
+    # candidate 1 is the sentence that prints candidate 0's figure, 2 the same number elsewhere: the
+    # rival is candidate 3, two points lower, and two of the top five agree with the best
+    row = confidence_row(X, scores, [0, 1, 2, 3], [7.02, None, 7.02, 12.0], [3, 3, 9, 5])
+    assert row[names.index("s2")] == pytest.approx(1.0) and row[names.index("gap12")] == pytest.approx(2.0)
+    assert row[names.index("agree_top5")] == 2
+    assert row[names.index("s1_figure")] == pytest.approx(3.0) and row[names.index("gap12_figure")] == pytest.approx(2.0)
+    assert row[names.index("s1_diff")] == 0 and row[names.index("s1_sentence")] == 0
+    # another number next to it is a rival at once
+    close = confidence_row(X, scores, [0, 1, 2, 3], [7.02, 7.5, 7.02, 12.0], [3, 4, 9, 5])
+    assert close[names.index("gap12")] == pytest.approx(0.1) and close[names.index("agree_top5")] == 1
+    # no rival at all: a wide gap, never an error
+    alone = confidence_row(X[:1], scores[:1], [0], [7.02], [3])
+    assert alone[names.index("gap12")] == pytest.approx(10.0)
+    assert RIVAL_DEPTH >= 5
