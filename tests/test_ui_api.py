@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client
-from test_ui_support import TABLE_CITATION, FakeService, free_port
+from ui_support import TABLE_CITATION, FakeService, free_port
 
 from rapport.settings import Settings
 from ui.app import create_app, launch

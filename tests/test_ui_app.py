@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 import pytest
-from test_ui_support import (
+from ui_support import (
     AMBIGUOUS_Q,
     BUDGET_Q,
     GRANT_Q,

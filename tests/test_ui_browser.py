@@ -19,7 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ui_support import AMBIGUOUS_Q, GRANT_Q, REPORT_TITLE, FakeService, free_port, real_service
+from ui_support import (
+    AMBIGUOUS_Q,
+    CHROMIUM,
+    DESKTOP,
+    GRANT_Q,
+    PHONE,
+    REPORT_TITLE,
+    FakeService,
+    free_port,
+    new_page,
+    open_app,
+    real_service,
+)
 
 from rapport.settings import Settings
 from ui.app import create_app
@@ -34,12 +46,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 30_000
 SURPLUS_Q = "Hva var netto driftsresultat i 2020?"
 
 if not CHROMIUM.exists():
@@ -69,52 +75,14 @@ def served_real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     yield from _serve(real_service(mode="extractive"), Path(tmp_path_factory.mktemp("real")))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _page(browser: Any, viewport: dict[str, int], locale: str = "nb-NO") -> Any:
-    phone = viewport["width"] < 500
-    context = browser.new_context(viewport=viewport, locale=locale, is_mobile=phone, has_touch=phone)
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    dialogs: list[str] = []
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.dialogs = dialogs  # type: ignore[attr-defined]
-    return pg
-
-
 @pytest.fixture(params=["desktop", "phone"])
 def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    pg = _page(browser, DESKTOP if request.param == "desktop" else PHONE)
+    pg = new_page(browser, DESKTOP if request.param == "desktop" else PHONE)
     pg.size = request.param  # type: ignore[attr-defined]
     try:
         yield pg
     finally:
         pg.context.close()
-
-
-@pytest.fixture
-def desktop(browser: Any) -> Iterator[Any]:
-    pg = _page(browser, DESKTOP)
-    try:
-        yield pg
-    finally:
-        pg.context.close()
-
-
-def open_app(page: Any, url: str) -> None:
-    page.goto(url)
-    page.locator("#question textarea").wait_for()
-    page.wait_for_function("() => !document.querySelector('#question textarea').disabled")
 
 
 def answers(page: Any) -> Any:
@@ -273,7 +241,7 @@ def test_phone_source_is_an_overlay_with_sticky_headers_scrolled_to_the_cell(
         browser: Any, served: tuple[str, Settings]) -> None:
     """A table of 30 rows and 8 year columns: taller and wider than a phone."""
     url, _ = served
-    page = _page(browser, PHONE)
+    page = new_page(browser, PHONE)
     page.size = "phone"
     try:
         open_app(page, url)
@@ -307,7 +275,7 @@ def test_phone_source_is_an_overlay_with_sticky_headers_scrolled_to_the_cell(
 
 def test_wide_tables_scroll_inside_their_box(browser: Any, served: tuple[str, Settings]) -> None:
     url, _ = served
-    page = _page(browser, PHONE)
+    page = new_page(browser, PHONE)
     try:
         open_app(page, url)
         page.get_by_role("tab", name="Tabelloppslag (ansatte)").click()

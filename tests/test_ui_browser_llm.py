@@ -4,7 +4,7 @@ printed in the source, a citation chip, no traceback, and no figure in the answe
 cited sources do not print.
 
 The answer service is the real one (the engine, the LLM writer with its guard, streaming) over the
-bundled report with hash vectors in memory (test_ui_support.real_service), without a Chroma index.
+bundled report with hash vectors in memory (ui_support.real_service), without a Chroma index.
 
 Whether the model's text was visible while it streamed is recorded (printed, see `pytest -s`)
 but not asserted: the model may write nothing usable, and the UI then shows the extractive
@@ -25,12 +25,10 @@ from typing import Any
 
 import pytest
 
-# The fixtures `browser` and `page` (and the module-level skip without Chromium) are the browser
-# tests'; `server` (a SmolLM2 server on loopback, skipped without the llm extra) and `needs_llm`
-# are the local-LLM tests'.
-from test_llm_local import needs_llm, server  # noqa: F401
-from test_ui_browser import browser, desktop, open_app  # noqa: F401
-from test_ui_support import free_port, real_service
+# The fixtures `desktop` (a headless Chromium page) and `llm_server` (a SmolLM2 server on loopback,
+# skipped without the llm extra) are in conftest.py.
+from llm_support import needs_llm
+from ui_support import free_port, open_app, real_service
 
 from rapport.settings import Settings
 from ui.app import create_app, launch
@@ -128,13 +126,13 @@ def _service(settings: Settings) -> Any:
 
 
 @pytest.fixture(scope="module")
-def served_llm(server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:  # noqa: F811
+def served_llm(llm_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """The chat app in LLM mode against the local model, on a free loopback port."""
     settings = Settings(
         data_dir=Path(tmp_path_factory.mktemp("data-llm")),
         port=free_port(),
         mode="llm",
-        llm_base_url=server.base_url,
+        llm_base_url=llm_server.base_url,
         llm_model="local",
         llm_timeout_s=60.0,
     )
@@ -146,7 +144,7 @@ def served_llm(server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         demo.close()
 
 
-def test_llm_answer_in_the_browser(desktop: Any, served_llm: tuple[str, Settings]) -> None:  # noqa: F811
+def test_llm_answer_in_the_browser(desktop: Any, served_llm: tuple[str, Settings]) -> None:
     page = desktop
     url, settings = served_llm
     t0 = time.perf_counter()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_ui_support import TABLE_CITATION
+from ui_support import TABLE_CITATION
 
 from ui.feedback import CSV_COLUMNS, FeedbackError, FeedbackStore, vote_from_like
 

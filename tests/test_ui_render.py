@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_ui_support import (
+from ui_support import (
     AMBIGUOUS_Q,
     EVIL_CITATION,
     GRANT_Q,

@@ -7,6 +7,7 @@ The LoginLimiter and redaction tests are unit tests; the rest launch the app (in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -17,13 +18,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from test_ui_support import FakeService, free_port
+from ui_support import FakeService, free_port
 
 from rapport.settings import Settings
 from ui.app import RapportUI, create_app
@@ -183,14 +185,24 @@ def _post_call(url: str, question: str, timeout: float = 30) -> httpx.Response:
     return httpx.post(url + "gradio_api/call/ask", json={"data": [question]}, timeout=timeout)
 
 
-@integration
-def test_full_queue_gets_busy_in_words_and_the_chat_says_so_in_the_questions_language(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _gated_server(tmp_path: Path, queue_size: int) -> Iterator[tuple[GatedService, str, Any]]:
+    """A served chat over a GatedService, one answer at a time, its gate closed (opened on exit)."""
     service = GatedService()
-    settings = Settings(data_dir=tmp_path / "d", port=free_port(), concurrency_limit=1, queue_size=3)
+    settings = Settings(data_dir=tmp_path / "d", port=free_port(), concurrency_limit=1, queue_size=queue_size)
     demo, url, ui = _launch(service, settings)
     service.gate.clear()
     service.started.clear()
     try:
+        yield service, url, ui
+    finally:
+        service.gate.set()
+        demo.close()
+
+
+@integration
+def test_full_queue_gets_busy_in_words_and_the_chat_says_so_in_the_questions_language(tmp_path: Path) -> None:
+    with _gated_server(tmp_path, queue_size=3) as (service, url, ui):
         accepted = [_post_call(url, f"{Q} #{i}") for i in range(4)]  # one runs, three wait
         assert [r.status_code for r in accepted] == [200] * 4
         wait_until(lambda: ui.queue_length() >= 3, "three waiting events")
@@ -208,19 +220,11 @@ def test_full_queue_gets_busy_in_words_and_the_chat_says_so_in_the_questions_lan
             text = httpx.get(url + f"gradio_api/call/ask/{event}", timeout=60).text
             assert "event: complete" in text and "-679,4" in text
         assert len(service.started) == 4
-    finally:
-        service.gate.set()
-        demo.close()
 
 
 @integration
 def test_clients_that_leave_are_dropped_not_computed(tmp_path: Path) -> None:
-    service = GatedService()
-    settings = Settings(data_dir=tmp_path / "d", port=free_port(), concurrency_limit=1, queue_size=64)
-    demo, url, ui = _launch(service, settings)
-    service.gate.clear()
-    service.started.clear()
-    try:
+    with _gated_server(tmp_path, queue_size=64) as (service, url, ui):
         first = _post_call(url, "Hva var netto driftsresultat? første").json()["event_id"]
         wait_until(lambda: len(service.started) == 1, "the first answer to start")
         leaving = [_post_call(url, f"{Q} går #{i}").json()["event_id"] for i in range(10)]
@@ -236,9 +240,6 @@ def test_clients_that_leave_are_dropped_not_computed(tmp_path: Path) -> None:
             text = httpx.get(url + f"gradio_api/call/ask/{event}", timeout=60).text
             assert "event: complete" in text and "-679,4" in text
         assert service.started == ["Hva var netto driftsresultat? første", "Hva var netto driftsresultat? siste"]
-    finally:
-        service.gate.set()
-        demo.close()
 
 
 @integration

@@ -15,7 +15,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from test_ui_support import XSS, FakeService, real_service
+from ui_support import XSS, FakeService, real_service
 
 from rag.llm import StreamEvent
 from rag.records import Answer

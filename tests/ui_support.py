@@ -1,6 +1,6 @@
 """Fakes for the UI tests: a small hand-built report of an invented municipality and a service
 that answers from it with the engine's records (string table ids, positions, alternatives,
-details). Imported by the other tests/test_ui_*.py modules; the tests here check the fakes.
+details). Imported by the tests/test_ui_*.py modules; tests/test_ui_fakes.py checks the fakes.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from ingest.records import Cell, Chapter, Footnote, Passage, Report, ReportMeta, Row, Table
@@ -236,23 +237,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_fake_report_is_consistent() -> None:
-    report = make_report()
-    table = report.table("1")
-    assert table is not None and report.table("4.7") is not None
-    row = table.row("Netto driftsresultat")
-    assert row is not None and row.cell("Regnskap 2020").raw == "-679,4"  # type: ignore[union-attr]
-    assert report.line_text(350, 350) == row.source
-    assert "resultatgrad" in report.line_text(227, 229)
-    assert report.page_of(350) == 3 and TABLE_CITATION.page == 3
+# --------------------------------------------------------------------------- browser pages
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 30_000
 
 
-def test_fake_service_answers() -> None:
-    service = FakeService()
-    answer = service.ask("Hva var netto driftsresultat i 2020?")
-    assert answer.value_raw == "-679,4" and answer.citations == (TABLE_CITATION,) and not answer.abstained
-    assert service.ask(AMBIGUOUS_Q).alternatives[0].question == GRANT_Q
-    assert service.ask(GRANT_Q).value_raw == "-1 994,0"
-    nothing = service.ask("Hvem er ordfører?")
-    assert nothing.abstained and not nothing.citations and nothing.alternatives
-    assert [r.id for r in service.reports()] == [REPORT_ID] and service.report(REPORT_ID) is service.report_obj
+def new_page(browser: Any, viewport: dict[str, int], locale: str = "nb-NO") -> Any:
+    phone = viewport["width"] < 500
+    context = browser.new_context(viewport=viewport, locale=locale, is_mobile=phone, has_touch=phone)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs  # type: ignore[attr-defined]
+    return pg
+
+
+def open_app(page: Any, url: str) -> None:
+    page.goto(url)
+    page.locator("#question textarea").wait_for()
+    page.wait_for_function("() => !document.querySelector('#question textarea').disabled")
