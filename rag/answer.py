@@ -258,20 +258,22 @@ def alternative_question(engine: Engine, scored: Scored, i: int, lang: str) -> s
             return t(lang, "ask_diff", col_a=corpus.columns[int(corpus.cell_col[a])].name,
                      col_b=corpus.columns[int(corpus.cell_col[b])].name, label=row.row.label, n=n)
         col = corpus.columns[int(corpus.cell_col[cell])].name
-        if len(corpus.reports) > 1:
+        if engine.several_reports:
             return t(lang, "ask_cell_report", label=row.row.label, col=col, n=n,
                      title=_title(corpus.reports[ti.report]) or "")
         return t(lang, "ask_cell", label=row.row.label, col=col, n=n)
     sent = int(corpus.figure_sentence[ref]) if kind == FIGURE else ref
     text = corpus.sentences[sent].text if kind in (FIGURE, SENTENCE) else corpus.leads[ref].heading
     short = text if len(text) <= 90 else text[:87].rsplit(" ", 1)[0] + " …"
+    report = corpus.reports[corpus.sentences[sent].report if kind in (FIGURE, SENTENCE) else corpus.leads[ref].report]
+    if engine.several_reports and _title(report):  # the title's municipality and year route the question back
+        return t(lang, "ask_sentence_report", q=short, title=_title(report))
     return t(lang, "ask_sentence", q=short)
 
 
 def write_answer(engine: Engine, scored: Scored, decision: Decision, question: str) -> Answer:
     a = scored.analysis
     lang = a.lang
-    corpus = engine.corpus
     alternatives = []
     for i in decision.alternatives:
         w = write_candidate(engine, scored, i, lang)
@@ -287,7 +289,7 @@ def write_answer(engine: Engine, scored: Scored, decision: Decision, question: s
         kind = ("cell", "figure", "sentence", "lead", "diff")[kind_code]
         answer, abstained = w.text, False
         report = w.citations[0].report if w.citations else None
-        if len(corpus.reports) > 1 and w.citations and w.citations[0].report_title:
+        if engine.several_reports and w.citations and w.citations[0].report_title:
             answer += " " + t(lang, "from_report", title=w.citations[0].report_title)
         if alternatives:
             answer += " " + t(lang, "unsure")

@@ -41,6 +41,9 @@ class Engine:
         self.embed_query = embed_query
         self.ranker = ranker
         self.spelling = Spelling(corpus)
+        # answers name their report when the index holds several, even if this engine scores one
+        # of them (rag/library.py sets it for the engines it builds)
+        self.several_reports = len(corpus.reports) > 1
 
     @classmethod
     def from_reports(cls, reports: Sequence[Report], vectors: dict | None = None,

@@ -103,12 +103,13 @@ class Library:
                 corpus, ctx, spelling = parts
                 engine = Engine(corpus, ctx, self._embed_query, self._ranker)
                 engine.spelling = spelling
-                spelling.corpus = corpus
+                engine.several_reports = len(self.keys) > 1
                 return engine
         reports, vectors = self._load()
         ids = {self.keys[i].id for i in group}
         engine = Engine.from_reports([reports[i] for i in group], {k: v for k, v in vectors.items() if k in ids},
                                      self._embed_query, self._ranker)
+        engine.several_reports = len(self.keys) > 1
         if len(group) == 1 and self._cache is not None:
             statics(engine.corpus)  # computed once, kept with the corpus
             self._cache.put_engine(rid, (engine.corpus, engine.ctx, engine.spelling))

@@ -166,3 +166,28 @@ def test_a_torn_cache_file_is_rebuilt_not_an_error(tmp_path) -> None:
         p.write_bytes(b"\x80\x05not a pickle")
     lib = Library.stored(lambda: (reports, {}), None, None, EngineCache(tmp_path, "fp"))
     assert lib.engine((0,)).corpus.reports[0].meta.id == "eksempel-2020"
+
+
+def test_an_answer_from_one_of_several_reports_names_it_and_its_alternatives_route_back() -> None:
+    from fakes import FakeRanker
+
+    from rag.service import service_from_reports
+    from rapport.settings import Settings
+
+    svc = service_from_reports(Settings(), [fake_report(2020), fake_report(2021, 1.5)], ranker=FakeRanker())
+    a = svc.ask("Hvor mange barnehageplasser var det?")
+    title = a.citations[0].report_title
+    assert a.report == "eksempel-2021" and title and "2021" in title and title in a.answer
+    # every «Mente du …?» question about the older report names it, so a click is routed back to it
+    from rag.answer import alternative_question
+    from rag.layout import LEAD
+
+    lib = svc.library
+    old = lib.engine((0,))
+    scored = old.score("Hvor mange barnehageplasser og elever var det?")
+    picked = [int(i) for i in scored.order[:200] if int(scored.cands.kind[int(i)]) != LEAD]
+    kinds = {int(scored.cands.kind[i]) for i in picked}
+    assert len(kinds) >= 2  # cells and prose
+    for i in picked:
+        q = alternative_question(old, scored, i, "no")
+        assert [lib.keys[j].id for j in route(lib.keys, q)] == ["eksempel-2020"], q
