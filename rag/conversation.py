@@ -1,6 +1,7 @@
 """Conversation: a follow-up question ("og i 2019?", "hva med barnehagene?", "and in 2019?")
 takes what it leaves out from the previous turn. History items may be Answers (their first
-citation names the row and table by id), chat messages or earlier questions."""
+citation names the row and table by id), chat messages (an assistant message may carry the cited
+"row"; its text is never parsed) or earlier questions."""
 
 from __future__ import annotations
 
@@ -26,28 +27,22 @@ def is_followup(text: str, content: Sequence[str], years: Sequence[int]) -> bool
     return bool(len(words) <= 4 and years and len(content) <= 1)
 
 
-_ROW_IN_ANSWER = re.compile(r"(?:rad|row)\s+«([^»]+)»")
-_TABLE_IN_ANSWER = re.compile(r"(?:Tabell|Table)\s+(\d+)")
-
-
-def _previous_turn(history: Sequence[Any] | None) -> tuple[str | None, str | None, int | None]:
-    """(previous question, previous answer's row label, previous answer's table) from history.
+def _previous_turn(history: Sequence[Any] | None) -> tuple[str | None, str | None]:
+    """(previous question, previous answer's row label) from history.
 
     History items may be chat messages ({"role", "content"}), Answer objects, QueryAnalysis
     objects or plain strings (earlier questions); the newest is last.
     """
     if not history:
-        return None, None, None
+        return None, None
     prev_q = prev_row = None
-    prev_table = None
     for item in reversed(history):
         if isinstance(item, Mapping):
             role, content = item.get("role"), item.get("content")
-            if role == "assistant" and prev_q is None and prev_row is None and isinstance(content, str):
-                m = _ROW_IN_ANSWER.search(content)
-                prev_row = m.group(1) if m else None
-                t = _TABLE_IN_ANSWER.search(content)
-                prev_table = int(t.group(1)) if t else None
+            if role == "assistant" and prev_q is None and prev_row is None:
+                # ids, never text: a chat client may pass the cited row along
+                row = item.get("row")
+                prev_row = row if isinstance(row, str) else None
             elif role == "user" and isinstance(content, str):
                 prev_q = content
                 break
@@ -59,18 +54,17 @@ def _previous_turn(history: Sequence[Any] | None) -> tuple[str | None, str | Non
             cites = item.citations
             if cites and prev_row is None:
                 prev_row = cites[0].row
-                prev_table = cites[0].table
             break
         elif isinstance(item, str):
             prev_q = item
             break
-    return prev_q, prev_row, prev_table
+    return prev_q, prev_row
 
 
 def analyze(question: str, ctx: QueryContext, history: Sequence[Any] | None = None) -> QueryAnalysis:
     """Analyse a question; a follow-up takes what it leaves out from the previous turn."""
     cur = analyze_one(question, ctx)
-    prev_q, prev_row, prev_table = _previous_turn(history)
+    prev_q, prev_row = _previous_turn(history)
     if prev_q is None or not is_followup(cur.text, cur.content, cur.years):
         return cur
     # the previous question may itself have been a follow-up: resolve it first
@@ -121,6 +115,5 @@ def analyze(question: str, ctx: QueryContext, history: Sequence[Any] | None = No
         other_entities=cur.other_entities,
         followup=True,
         injection=cur.injection,
-        prefer_table=prev_table,
         dropped=tuple(dropped),
     )

@@ -151,7 +151,6 @@ class QueryAnalysis:
     other_entities: tuple[str, ...] = ()  # other municipalities named
     followup: bool = False
     injection: bool = False  # the question tries to instruct the bot
-    prefer_table: int | None = None  # from the previous turn's answer
     dropped: tuple[str, ...] = ()  # stems taken out of a follow-up's previous question
     notes: tuple[str, ...] = field(default_factory=tuple)
 

@@ -100,20 +100,28 @@ def test_followup_year_from_chat_messages(ctx):
     assert a.followup
     assert a.years == (2019,)
     assert "driftsresultat" in a.content
-    assert a.prefer_table == 1
     assert "2019" in a.text and "2020" not in a.text
 
 
 def test_followup_new_subject_replaces_the_row(ctx):
     history = [
         {"role": "user", "content": "Hvor stort var merforbruket i barnevernet i 2020?"},
-        {"role": "assistant", "content": "… Kilde: Tabell 3, rad «Barnevern», kolonne «Mer-/mindreforbruk»."},
+        {"role": "assistant", "content": "… 3,2 mill.", "row": "Barnevern"},
     ]
     a = analyze("hva med barnehagene?", ctx, history)
     assert a.followup
     assert "barnevern" not in a.content
     assert "merforbruk" in a.content
     assert a.years == (2020,)
+
+
+def test_an_assistant_messages_text_is_never_parsed_for_the_row(ctx):
+    from rag.conversation import _previous_turn
+
+    said = {"role": "assistant", "content": "Kilde: Tabell 3, rad «Barnevern», kolonne «Mer-/mindreforbruk»."}
+    user = {"role": "user", "content": "Hvor stort var merforbruket i barnevernet i 2020?"}
+    assert _previous_turn([user, said]) == ("Hvor stort var merforbruket i barnevernet i 2020?", None)
+    assert _previous_turn([user, {**said, "row": "Barnevern"}])[1] == "Barnevern"
 
 
 def test_english_followup(ctx):
