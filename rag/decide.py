@@ -118,15 +118,15 @@ def decide(engine: Engine, scored: Scored) -> Decision:
         if confidence < engine.ranker.threshold:
             # no answer; when the nearest candidates are at least half-way plausible, they are
             # offered as precise questions the user can pick («Mente du …?»)
-            near = _alternatives(engine, scored, None) if confidence >= engine.ranker.threshold / 2 else []
+            near = distinct_candidates(engine, scored, None) if confidence >= engine.ranker.threshold / 2 else []
             return Decision(True, "low_confidence", None, best, confidence, near)
     sure = getattr(engine.ranker, "sure", 1.0)
-    alternatives = _alternatives(engine, scored, best) if confidence is None or confidence < sure else []
+    alternatives = distinct_candidates(engine, scored, best) if confidence is None or confidence < sure else []
     return Decision(False, None, None, best, confidence, alternatives)
 
 
-def _alternatives(engine: Engine, scored: Scored, answered: int | None, *, limit: int = MAX_ALTERNATIVES,
-                  window: float = ALT_WINDOW) -> list[int]:
+def distinct_candidates(engine: Engine, scored: Scored, answered: int | None, *, limit: int = MAX_ALTERNATIVES,
+                        window: float = ALT_WINDOW) -> list[int]:
     """Up to ``limit`` distinct candidates within ``window`` of the best score, other than the one
     ``answered`` (None: an abstention, so the best itself is one of them); leads are not
     questions one can ask precisely. (rag/choose.py asks for a few more, as options for an LLM.)"""
@@ -146,11 +146,6 @@ def _alternatives(engine: Engine, scored: Scored, answered: int | None, *, limit
         seen.add(ident)
         out.append(i)
     return out
-
-
-def distinct_candidates(engine: Engine, scored: Scored, answered: int | None, limit: int, window: float) -> list[int]:
-    """`_alternatives` with another limit and window: the public name for other steps."""
-    return _alternatives(engine, scored, answered, limit=limit, window=window)
 
 
 def report_of(engine: Engine, scored: Scored, i: int) -> int:

@@ -31,27 +31,11 @@ GROUP_CACHE = 4  # engines of several reports kept besides the single-report one
 
 
 class Library:
-    def __init__(self, reports: Sequence[Report], vectors: Vectors | None = None,
-                 embed_query: QueryEmbedder | None = None, ranker: Any = None) -> None:
-        """Reports in memory (tests, training); `Library.stored` for an index."""
-        self._init(tuple(report_key(r) for r in reports), lambda: (reports, vectors or {}), embed_query, ranker, None)
-
-    @classmethod
-    def stored(cls, load: Loader, embed_query: QueryEmbedder | None, ranker: Any,
-               cache: EngineCache | None) -> Library:
-        """An index build: `load` fetches its reports and vectors (once, and only when needed)."""
-        lib = cls.__new__(cls)
-        keys = cache.keys() if cache is not None else None
-        lib._init(tuple(keys) if keys is not None else (), load, embed_query, ranker, cache)
-        if keys is None:
-            lib.keys = tuple(report_key(r) for r in lib._load()[0])
-            if cache is not None:
-                cache.put_keys(list(lib.keys))
-        return lib
-
-    def _init(self, keys: tuple[ReportKey, ...], load: Loader, embed_query: QueryEmbedder | None, ranker: Any,
-              cache: EngineCache | None) -> None:
-        self.keys = keys
+    def __init__(self, keys: Sequence[ReportKey], load: Loader, embed_query: QueryEmbedder | None = None,
+                 ranker: Any = None, cache: EngineCache | None = None) -> None:
+        """``keys``: what routing knows of each report; ``load`` fetches the reports and their
+        vectors (once, and only when an engine has to be built)."""
+        self.keys = tuple(keys)
         self._loader = load
         self._loaded: tuple[Sequence[Report], Vectors] | None = None
         self._embed_query = embed_query
@@ -61,10 +45,29 @@ class Library:
         self._groups: OrderedDict[tuple[int, ...], Engine] = OrderedDict()
         self._lock = threading.RLock()
 
-    @property
-    def reports(self) -> tuple[Report, ...]:
-        """Every loaded report, in index order (from the single-report engines)."""
-        return tuple(self.engine((i,)).corpus.reports[0] for i in range(len(self.keys)))
+    @classmethod
+    def from_reports(cls, reports: Sequence[Report], vectors: Vectors | None = None,
+                     embed_query: QueryEmbedder | None = None, ranker: Any = None) -> Library:
+        """Reports in memory (tests, training)."""
+        return cls([report_key(r) for r in reports], lambda: (reports, vectors or {}), embed_query, ranker)
+
+    @classmethod
+    def stored(cls, load: Loader, embed_query: QueryEmbedder | None, ranker: Any,
+               cache: EngineCache | None) -> Library:
+        """An index build; its report keys come from the cache, else from the reports (fetched once)."""
+        keys = cache.keys() if cache is not None else None
+        if keys is not None:
+            return cls(keys, load, embed_query, ranker, cache)
+        loaded = load()
+        keys = [report_key(r) for r in loaded[0]]
+        if cache is not None:
+            cache.put_keys(keys)
+        return cls(keys, lambda: loaded, embed_query, ranker, cache)
+
+    def report(self, report_id: str | None = None) -> Report | None:
+        """The parsed report with this id (the first when None), from its own engine only."""
+        i = next((n for n, k in enumerate(self.keys) if report_id is None or k.id == report_id), None)
+        return None if i is None else self.engine((i,)).corpus.reports[0]
 
     def engine(self, group: Sequence[int] | None = None) -> Engine:
         """The engine over these reports (indexes into `reports`; None or empty: all of them)."""
@@ -96,6 +99,11 @@ class Library:
             return self._loaded
 
     def _build(self, group: tuple[int, ...]) -> Engine:
+        engine = self._prepare(group)
+        engine.several_reports = len(self.keys) > 1  # answers name their report
+        return engine
+
+    def _prepare(self, group: tuple[int, ...]) -> Engine:
         rid = self.keys[group[0]].id
         if len(group) == 1 and self._cache is not None:
             parts = self._cache.engine(rid)
@@ -103,13 +111,11 @@ class Library:
                 corpus, ctx, spelling = parts
                 engine = Engine(corpus, ctx, self._embed_query, self._ranker)
                 engine.spelling = spelling
-                engine.several_reports = len(self.keys) > 1
                 return engine
         reports, vectors = self._load()
         ids = {self.keys[i].id for i in group}
         engine = Engine.from_reports([reports[i] for i in group], {k: v for k, v in vectors.items() if k in ids},
                                      self._embed_query, self._ranker)
-        engine.several_reports = len(self.keys) > 1
         if len(group) == 1 and self._cache is not None:
             statics(engine.corpus)  # computed once, kept with the corpus
             self._cache.put_engine(rid, (engine.corpus, engine.ctx, engine.spelling))

@@ -125,10 +125,7 @@ class Service:
 
     def report(self, report_id: str | None = None) -> Any:
         """The parsed Report with this id (the first one when None), or None."""
-        reports = self._loaded.library.reports
-        if report_id is None:
-            return reports[0] if reports else None
-        return next((r for r in reports if r.meta is not None and r.meta.id == report_id), None)
+        return self._loaded.library.report(report_id)
 
     def refresh(self, force: bool = False) -> bool:
         """Swap to a newer active build if there is one; True when swapped."""
@@ -284,7 +281,7 @@ def service_from_reports(settings: Settings, reports: Sequence[Any], vectors: di
     """A service over reports in memory (tests: fake or no vectors, any ranker)."""
     from ingest.store import report_info
 
-    library = Library(reports, vectors, embed_query, ranker)
+    library = Library.from_reports(reports, vectors, embed_query, ranker)
     return Service(settings, Loaded("", library, tuple(report_info(r) for r in reports)), llm_writer=llm_writer)
 
 

@@ -106,7 +106,7 @@ def test_report_key_reads_meta_tables_and_text() -> None:
 
 def test_the_library_builds_each_group_once_and_bounds_the_cache() -> None:
     reports = [fake_report(2020), fake_report(2021, 1.5), fake_report(2021, 2.0, "Nabo")]
-    lib = Library(reports)
+    lib = Library.from_reports(reports)
     one = lib.engine((1,))
     assert lib.engine([1]) is one and [r.meta.id for r in one.corpus.reports] == ["eksempel-2021"]
     both = lib.engine((0, 2))
@@ -118,7 +118,7 @@ def test_the_library_builds_each_group_once_and_bounds_the_cache() -> None:
 
 
 def test_the_chain_scores_only_the_routed_reports() -> None:
-    lib = Library([fake_report(2020), fake_report(2021, 1.5)])
+    lib = Library.from_reports([fake_report(2020), fake_report(2021, 1.5)])
     engine = engine_for(lib, Turn("Hvor mange barnehageplasser var det?"))
     assert [r.meta.id for r in engine.corpus.reports] == ["eksempel-2021"]
     engine = engine_for(lib, Turn("Hvor mange barnehageplasser var det i 2020?"))
@@ -127,7 +127,7 @@ def test_the_chain_scores_only_the_routed_reports() -> None:
 
 @pytest.mark.parametrize("picked", [frozenset({"eksempel-2020"}), frozenset({"eksempel-2021"})])
 def test_the_chain_honours_the_picked_report(picked: frozenset[str]) -> None:
-    lib = Library([fake_report(2020), fake_report(2021, 1.5)])
+    lib = Library.from_reports([fake_report(2020), fake_report(2021, 1.5)])
     engine = engine_for(lib, Turn("Hvor mange barnehageplasser var det?", reports=picked))
     assert {r.meta.id for r in engine.corpus.reports} == picked
 
@@ -149,7 +149,8 @@ def test_the_engine_cache_spares_a_second_process_the_store_and_the_build(tmp_pa
     assert second.keys == first.keys
     got = [second.engine((i,)).score("Hvor mange barnehageplasser var det?").order[:5].tolist() for i in (0, 1)]
     assert got == want and len(calls) == 1  # nothing fetched, nothing built
-    assert [r.meta.id for r in second.reports] == ["eksempel-2020", "eksempel-2021"]
+    assert [second.report(rid).meta.id for rid in ("eksempel-2020", "eksempel-2021")] == ["eksempel-2020", "eksempel-2021"]
+    assert second.report().meta.id == "eksempel-2020" and second.report("elsewhere") is None
     # a group of reports is built from the store; another build's cache is a miss and replaces the files
     second.engine((0, 1))
     assert len(calls) == 2
