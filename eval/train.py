@@ -9,12 +9,13 @@
    on answerable questions): logistic regression and gradient boosting (scikit-learn, pointwise)
    and LightGBM lambdarank (listwise). The best is fitted on all of train and exported to ONNX.
 3. The confidence model (logistic regression) is fitted on out-of-fold ranker scores of train:
-   "is the best candidate right?". Two thresholds are chosen on dev: below ``threshold`` the
-   engine abstains (the lowest threshold at which it abstains on ABSTAIN_TARGET of the
-   unanswerable dev questions: a tempting near-miss must not get a number); from
-   ``sure`` up it answers plainly (the lowest threshold where answers are right at least
-   SURE_PRECISION of the time); in between it answers, says it is unsure and offers the
-   runners-up as «Mente du …?».
+   "is the best candidate right?". Two thresholds are chosen on dev and the cross-validated
+   confidence of train together (dev alone has too few unanswerable questions for a stable
+   point): below ``threshold`` the engine abstains (the lowest threshold at which it abstains
+   on ABSTAIN_TARGET of the unanswerable questions: a tempting near-miss must not get a
+   number); from ``sure`` up it answers plainly (the lowest threshold where answers are right
+   at least SURE_PRECISION of the time); in between it answers, says it is unsure and offers
+   the runners-up as «Mente du …?». Ranker scores pass the year gate first (rag/ranker.py).
 4. rag/model/ranker.onnx and rag/model/model.json (the model card) are written.
 
 Seeded and deterministic: the same data and seed give the same model.
@@ -36,13 +37,13 @@ from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 SPLIT_DIR = Path(__file__).resolve().parent / "splits"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "rag" / "model"
 DOCS_MODEL = Path(__file__).resolve().parent.parent / "docs" / "MODEL.md"
-LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15,
+LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15, colsample_bytree=0.7,
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
 WRONG_COST = 1.0  # utility (shown on the card): right answer +1, wrong answer -WRONG_COST, abstention +1 if unanswerable
 ABSTAIN_TARGET = 0.9  # the abstention threshold: abstain on at least this share of unanswerable dev questions
-SURE_PRECISION = 0.9  # answers at or above the "sure" threshold are right this often on dev
+SURE_PRECISION = 0.95  # answers at or above the "sure" threshold are right this often (train CV + dev)
 
 
 @dataclass
@@ -151,14 +152,17 @@ def top1(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> dict[str,
 
 
 def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int) -> list[np.ndarray]:
+    """Out-of-fold scores of every example, after the year gate (as the engine scores)."""
     from sklearn.model_selection import GroupKFold
+
+    from rag.ranker import year_gate
 
     idx = np.arange(len(examples))
     out: list[np.ndarray] = [np.zeros(0)] * len(examples)
     for train_idx, test_idx in GroupKFold(n_splits=folds).split(idx, groups=idx):
         fitted = fit_family(family, [examples[i] for i in train_idx], seed)
         for i in test_idx:
-            out[i] = fitted.predict(examples[i].X)
+            out[i] = year_gate(examples[i].X, fitted.predict(examples[i].X))
     return out
 
 
@@ -180,7 +184,7 @@ def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -
     one with the best utility when none does), and the whole curve for the model card."""
     curve = []
     best, best_u = 0.5, -1e9
-    for t in np.round(np.arange(0.05, 0.96, 0.05), 2):
+    for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
         answered = p >= t
         utility = (answered & right).sum() - WRONG_COST * (answered & ~right).sum() + (~answered & ~answerable).sum()
         row = {
@@ -198,6 +202,45 @@ def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -
     return (min(reaching) if reaching else best), curve
 
 
+def choose_thresholds(p: np.ndarray, right: np.ndarray, answerable: np.ndarray,
+                      text: np.ndarray) -> tuple[float, float]:
+    """(threshold for numbers, threshold for sentences and passages): of the pairs that abstain on
+    ABSTAIN_TARGET of the unanswerable questions, the one with the most right answers (then the
+    fewest wrong ones). A wrong passage, cited, costs less than a wrong number, and the two kinds of
+    answer are not equally sure at the same confidence, so one threshold does not fit both."""
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    single, _ = choose_threshold(p, right, answerable)
+    best = (-1, 0, single, single)
+    for t_num in grid:
+        for t_text in grid:
+            answered = np.where(text, p >= t_text, p >= t_num)
+            if (~answered[~answerable]).mean() < ABSTAIN_TARGET:
+                continue
+            key = (int((answered & right).sum()), -int((answered & ~right).sum()))
+            if key > best[:2]:
+                best = (*key, float(t_num), float(t_text))
+    return best[2], best[3]
+
+
+def _text_best(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> np.ndarray:
+    """Is each question's best candidate a sentence or a passage?"""
+    return np.asarray([bool(ex.X[int(np.argmax(s)), F["k_sentence"]] or ex.X[int(np.argmax(s)), F["k_lead"]])
+                       for ex, s in zip(examples, scores, strict=True)])
+
+
+def _at(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, text: np.ndarray, t_num: float,
+        t_text: float) -> dict[str, float]:
+    answered = np.where(text, p >= t_text, p >= t_num)
+    return {
+        "threshold": t_num,
+        "threshold_text": t_text,
+        "answered": float(answered[answerable].mean()) if answerable.any() else 0.0,
+        "abstained_unanswerable": float((~answered[~answerable]).mean()) if (~answerable).any() else 0.0,
+        "right_when_answered": float(right[answered & answerable].mean()) if (answered & answerable).any() else 0.0,
+        "wrong_answers": int((answered & ~right).sum()),
+    }
+
+
 def train(
     engine: Any,
     train_items: Sequence[Mapping[str, Any]],
@@ -211,7 +254,7 @@ def train(
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from rag.ranker import CONFIDENCE_FEATURES
+    from rag.ranker import CONFIDENCE_FEATURES, year_gate
 
     echo(f"Scoring {len(train_items)} train and {len(dev_items)} dev questions ...")
     tr = collect(engine, train_items, echo)
@@ -233,7 +276,7 @@ def train(
              "ONNX serves here (lgbm_rank), see docs/MODEL.md")
     family = "lgbm_rank"
     final = fit_family(family, tr, seed)
-    dev_scores = [final.predict(e.X) for e in dv]
+    dev_scores = [year_gate(e.X, final.predict(e.X)) for e in dv]
     dev_top1 = top1(dv, dev_scores)
     echo(f"  {family} fitted on all train: dev top-1 {dev_top1['all']:.3f}")
 
@@ -242,11 +285,18 @@ def train(
     conf = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(A), right)
     Ad, right_d, answerable_d = confidence_data(dv, dev_scores)
     p_dev = conf.predict_proba(scaler.transform(Ad))[:, 1]
-    threshold, curve = choose_threshold(p_dev, right_d, answerable_d)
-    at = next(c for c in curve if c["threshold"] == threshold)
+    # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
+    # alone holds too few unanswerable questions for a stable 90 % point
+    p_train = _cross_validated_confidence(A, right, folds)
+    pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
+    _, curve = choose_threshold(*pooled)
+    text_tr, text_dev = _text_best(tr, oof[family]), _text_best(dv, dev_scores)
+    threshold, threshold_text = choose_thresholds(*pooled, np.concatenate([text_tr, text_dev]))
+    _, dev_curve = choose_threshold(p_dev, right_d, answerable_d)
+    at = _at(p_dev, right_d, answerable_d, text_dev, threshold, threshold_text)
     sure = next((c["threshold"] for c in curve if c["threshold"] >= threshold
                  and c["right_when_answered"] >= SURE_PRECISION), 0.95)
-    echo(f"  confidence threshold {threshold:.2f} (dev): answered {at['answered']:.3f}, abstained on "
+    echo(f"  confidence threshold {threshold:.2f}, {threshold_text:.2f} for sentences and passages (train CV + dev); on dev: answered {at['answered']:.3f}, abstained on "
          f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}; "
          f"answers plainly from {sure:.2f}")
 
@@ -264,8 +314,10 @@ def train(
             "coef": conf.coef_[0].tolist(),
             "intercept": float(conf.intercept_[0]),
             "threshold": threshold,
+            "threshold_text": threshold_text,
             "sure": sure,
-            "dev_curve": curve,
+            "curve": curve,
+            "dev_curve": dev_curve,
         },
         "data": {
             "train": {"questions": len(tr), "labels": status},
@@ -278,6 +330,20 @@ def train(
         write_card(card, DOCS_MODEL)
     echo(f"Wrote {out_dir / 'ranker.onnx'} and {out_dir / 'model.json'}" + (" and docs/MODEL.md" if out_dir == MODEL_DIR else ""))
     return card
+
+
+def _cross_validated_confidence(A: np.ndarray, right: np.ndarray, folds: int) -> np.ndarray:
+    """Probabilities of the confidence model for train rows, each from a model fitted without it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
+
+    out = np.zeros(len(right))
+    for fit_idx, held in KFold(n_splits=folds).split(A):
+        scaler = StandardScaler().fit(A[fit_idx])
+        model = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(A[fit_idx]), right[fit_idx])
+        out[held] = model.predict_proba(scaler.transform(A[held]))[:, 1]
+    return out
 
 
 def _export_onnx(booster: Any, path: Path) -> None:
@@ -315,12 +381,16 @@ def card_markdown(card: Mapping[str, Any]) -> str:
     lines += ["", f"Dev top-1 of the shipped ranker: {dev['all']:.3f} ("
               + ", ".join(f"{k} {v:.3f}" for k, v in dev.items() if k != "all") + ").", ""]
     at = scores["dev_at_threshold"]
-    lines += [f"Confidence: abstain below {conf['threshold']:.2f}, answer plainly from {conf['sure']:.2f} "
+    lines += [f"Confidence: abstain below {conf['threshold']:.2f} (numbers) or "
+              f"{conf.get('threshold_text', conf['threshold']):.2f} (sentences and passages), answer plainly from {conf['sure']:.2f} "
               f"(ask back in between). At the abstention threshold on dev: answered {at['answered']:.3f} of "
               f"answerable, abstained on {at['abstained_unanswerable']:.3f} of unanswerable, right when answered "
-              f"{at['right_when_answered']:.3f}.", "", "| threshold | answered | abstained (unanswerable) | right when answered | wrong answers |",
+              f"{at['right_when_answered']:.3f}. The thresholds are chosen on train (cross-validated confidence) and "
+              "dev together:", "", "| threshold | answered | abstained (unanswerable) | right when answered | wrong answers |",
               "|---|---|---|---|---|"]
-    for c in conf["dev_curve"]:
+    shown = [c for c in conf.get("curve", conf["dev_curve"])
+             if round(c["threshold"] * 100) % 5 == 0 or c["threshold"] in (conf["threshold"], conf["sure"])]
+    for c in shown:
         lines.append(f"| {c['threshold']:.2f} | {c['answered']:.3f} | {c['abstained_unanswerable']:.3f} | "
                      f"{c['right_when_answered']:.3f} | {c['wrong_answers']} |")
     lines += ["", "Feature importance (share of split gain, top 25):", "", "| feature | gain |", "|---|---|"]

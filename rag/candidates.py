@@ -13,7 +13,7 @@ from rag.features import (
     lead_features,
     sentence_features,
 )
-from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
+from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE, F
 from rag.pairs import pair_cells, pair_features
 
 
@@ -35,6 +35,11 @@ def all_candidates(q: QuestionContext, corpus: Corpus) -> Candidates:
     kind = np.concatenate([np.full(len(ref), k, np.int8) for k, ref, _ in parts])
     ref = np.concatenate([ref for _, ref, _ in parts])
     X = np.concatenate([x for _, _, x in parts], axis=0)
+    own = ~np.isin(kind, (FIGURE, SENTENCE))  # no neighbours: the context is the candidate itself
+    X[own, F["cov_ctx"]] = X[own, F["cov_all"]]
+    X[own, F["missed_ctx"]] = X[own, F["missed_max"]]
+    lead = kind == LEAD
+    X[lead, F["missed_known"]] = X[lead, F["missed_max"]]
     return Candidates(kind, ref, pairs, X)
 
 

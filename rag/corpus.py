@@ -308,6 +308,7 @@ def _index_fields(c: Corpus) -> None:
     c.fields["column"] = FieldIndex([a.field(col.name) for col in c.columns])
     c.fields["sentence"] = FieldIndex([a.field(s.text) for s in c.sentences])
     c.fields["heading"] = FieldIndex([a.field(f"{s.chapter.title or ''} {s.section or ''}") for s in c.sentences])
+    c.fields["near"] = FieldIndex([a.field(text) for text in neighbour_texts(c.sentences)])
     c.fields["clause"] = FieldIndex([a.field(f.clause) for f in c.figures])
     c.fields["window"] = FieldIndex([a.field(f.window) for f in c.figures])
     c.fields["after"] = FieldIndex([a.field(f.after) for f in c.figures])
@@ -324,6 +325,21 @@ def _index_fields(c: Corpus) -> None:
     c.idf = {s: math.log((n + 1) / (k + 0.5)) for s, k in df.items()}
     c.idf_max = math.log((n + 1) / 1.5)
     c.vocab_sorted = sorted(df)
+
+
+def neighbour_texts(sentences: Sequence[SentenceInfo]) -> list[str]:
+    """The sentence before and the one after each sentence, within its section: where the subject
+    of «Dette utgjør 14,7 mill.» or the answer to «hvem leder podkasten?» often stands."""
+    out = []
+    for i, s in enumerate(sentences):
+        near = [sentences[j].text for j in (i - 1, i + 1)
+                if 0 <= j < len(sentences) and _same_section(sentences[j], s)]
+        out.append(" ".join(near))
+    return out
+
+
+def _same_section(a: SentenceInfo, b: SentenceInfo) -> bool:
+    return a.report == b.report and a.chapter == b.chapter and a.section == b.section
 
 
 def _gather(vectors: Mapping[str, Mapping[str, np.ndarray]], keys: Sequence[tuple[str, str]], dim: int) -> np.ndarray:

@@ -115,10 +115,13 @@ def decide(engine: Engine, scored: Scored) -> Decision:
     if engine.ranker is not None:
         row = confidence_row(scored.cands.X, scored.scores, rivals, values, sentences)
         confidence = engine.ranker.confidence(row)
-        if confidence < engine.ranker.threshold:
+        # a sentence or a passage (no number in question) has its own threshold (eval/train.py)
+        text = int(scored.cands.kind[best]) in (SENTENCE, LEAD)
+        threshold = engine.ranker.threshold_text if text else engine.ranker.threshold
+        if confidence < threshold:
             # no answer; when the nearest candidates are at least half-way plausible, they are
             # offered as precise questions the user can pick («Mente du …?»)
-            near = distinct_candidates(engine, scored, None) if confidence >= engine.ranker.threshold / 2 else []
+            near = distinct_candidates(engine, scored, None) if confidence >= threshold / 2 else []
             return Decision(True, "low_confidence", None, best, confidence, near)
     sure = getattr(engine.ranker, "sure", 1.0)
     alternatives = distinct_candidates(engine, scored, best) if confidence is None or confidence < sure else []

@@ -18,6 +18,7 @@ from rag.corpus import Corpus, build_corpus
 from rag.features import Candidates, QuestionContext, question_context
 from rag.match import Credits, Spelling, weigh_terms
 from rag.query import QueryAnalysis, QueryContext
+from rag.ranker import year_gate
 
 QueryEmbedder = Callable[[str], Sequence[float]]
 
@@ -74,6 +75,6 @@ class Engine:
     def score(self, question: str, history: Sequence[Any] | None = None) -> Scored:
         analysis = self.analyze(question, history)
         q, cands = self.candidates(analysis, self.question_vector(analysis))
-        scores = self.ranker.predict(cands.X) if self.ranker is not None else cands.X[:, 0] * 0
+        scores = year_gate(cands.X, self.ranker.predict(cands.X)) if self.ranker is not None else cands.X[:, 0] * 0
         order = np.argsort(-scores, kind="stable")
         return Scored(analysis, q, cands, scores, order)

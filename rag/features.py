@@ -209,6 +209,7 @@ def cell_features(q: QuestionContext, corpus: Corpus, cells: np.ndarray) -> np.n
     X[:, F["cov_secondary"]] = coverage(q.terms, q.credits, {"caption": tables}, n)[0]
     X[:, F["cov_column"]] = coverage(q.terms, q.credits, {"column": cols}, n)[0]
     X[:, F["counted_hit"]] = _credit_max(q, q.counted, {"label": rows, "column": cols}, n)
+    _missed_known(q, fields, n, X)
     _key_and_strict(q, fields, n, X)
     X[:, F["negated_hit"]] = _credit_max(q, q.negated, {"label": rows, "column": cols}, n)
     X[:, F["extra_label"]] = st.label_all.unexplained(q.asked)[rows]
@@ -261,6 +262,7 @@ def figure_features(q: QuestionContext, corpus: Corpus, figs: np.ndarray) -> np.
     X[:, F["cov_secondary"]] = coverage(q.terms, q.credits, {"sentence": sents}, n)[0]
     X[:, F["cov_column"]] = coverage(q.terms, q.credits, {"window": figs}, n)[0]
     X[:, F["cov_after"]] = coverage(q.terms, q.credits, {"after": figs}, n)[0]
+    _context(q, {**fields, "near": sents}, n, X)
     X[:, F["counted_hit"]] = _credit_max(q, q.counted, {"after": figs}, n)
     _key_and_strict(q, fields, n, X)
     X[:, F["negated_hit"]] = _credit_max(q, q.negated, {"clause": figs}, n)
@@ -284,8 +286,26 @@ def sentence_features(q: QuestionContext, corpus: Corpus, sents: np.ndarray) -> 
     X[:, F["missed_max"]] = missed
     X[:, F["cov_primary"]] = coverage(q.terms, q.credits, {"sentence": sents}, n)[0]
     X[:, F["cov_secondary"]] = coverage(q.terms, q.credits, {"heading": sents}, n)[0]
+    _context(q, {**fields, "near": sents}, n, X)
     _sentence_part(q, corpus, X, sents)
     return X
+
+
+def _context(q: QuestionContext, fields: dict[str, np.ndarray], n: int, X: np.ndarray) -> None:
+    """Coverage and largest missed term with the neighbouring sentences counted in."""
+    cov, missed, _ = coverage(q.terms, q.credits, fields, n)
+    X[:, F["cov_ctx"]] = cov
+    X[:, F["missed_ctx"]] = missed
+    _missed_known(q, fields, n, X)
+
+
+def _missed_known(q: QuestionContext, fields: dict[str, np.ndarray], n: int, X: np.ndarray) -> None:
+    """The weightiest question word the report has somewhere but this candidate lacks: a qualifier
+    that points elsewhere («sykefravær i barnehagene» against the municipality's total). Words the
+    report does not have at all (a paraphrase, a typo) do not count."""
+    known = [wt for wt in q.terms if not wt.oov and not wt.term.light]
+    if known:
+        X[:, F["missed_known"]] = coverage(known, q.credits, fields, n)[1]
 
 
 def lead_features(q: QuestionContext, corpus: Corpus, leads: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rag.corpus import COLUMN_KINDS
 
-FEATURE_SET_VERSION = "2"
+FEATURE_SET_VERSION = "3"
 KINDS = ("cell", "figure", "sentence", "lead", "diff")
 CELL, FIGURE, SENTENCE, LEAD, DIFF = range(5)
 
@@ -30,5 +30,7 @@ FEATURES: tuple[str, ...] = (
     "pair_same_kind", "counted_hit", "negated_hit", "q_price", "price_table", "clause_year_match", "has_name",
     "key_credit", "strict_cov", "label_strict", "proper_missed",
     "q_int_budget", "q_int_actual", "q_int_diff", "q_int_change", "q_int_percent",
+    # prose with its neighbouring sentences (other kinds: their own coverage)
+    "cov_ctx", "missed_ctx", "missed_known",
 )
 F = {name: i for i, name in enumerate(FEATURES)}

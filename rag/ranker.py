@@ -31,6 +31,7 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "strict_cov", "extra_label", "q_oov", "q_n_terms", "year_match", "year_other", "q_n_years",
     "table_has_year", "dense_main", "unit_conflict", "unit_match", "q_wants_number", "label_strict",
     "cov_primary", "counted_hit", "negated_hit", "q_overview", "q_who", "q_which", "proper_missed",
+    "cov_ctx", "missed_ctx", "missed_known",
     # the score and the gap per kind of best candidate: the same score means more for a cell
     # than for a prose figure, and a linear model needs the product to see it
     "s1_figure", "gap12_figure", "s1_diff", "gap12_diff", "s1_sentence", "gap12_sentence",
@@ -45,6 +46,24 @@ def agrees(best: tuple[float | None, int], other: tuple[float | None, int]) -> b
     if vb is not None and vo is not None and abs(abs(vb) - abs(vo)) < 0.051:
         return True
     return sb >= 0 and sb == so
+
+
+YEAR_GATE = 100.0  # ranker points taken from a candidate that cannot answer for the asked year
+
+
+def year_gate(X: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Scores with every candidate that cannot be about the asked year moved below all that can.
+
+    When a question asks for a year and the report's own year is not among those asked, a number
+    or sentence must show one of the asked years (its column, its sentence or its clause):
+    «netto driftsresultat i 2015» is not answered by «Netto driftsresultat ble 679 mill.» in a 2020
+    report. Overview passages are exempt. In the training data this never removed a right answer
+    and removed most wrong-year answers to unanswerable questions (docs/MODEL.md)."""
+    if X.shape[0] == 0:
+        return scores
+    cannot = ((X[:, F["q_n_years"]] > 0) & (X[:, F["year_match"]] == 0) & (X[:, F["report_year_match"]] == 0)
+              & (X[:, F["clause_year_match"]] == 0) & (X[:, F["k_lead"]] == 0))
+    return np.where(cannot, scores - YEAR_GATE, scores).astype(np.float32)
 
 
 class ModelError(RuntimeError):
@@ -89,6 +108,12 @@ class Ranker:
     @property
     def threshold(self) -> float:
         return float(self.card["confidence"]["threshold"])
+
+    @property
+    def threshold_text(self) -> float:
+        """The abstention threshold when the best candidate is a sentence or a passage (no number)."""
+        c = self.card["confidence"]
+        return float(c.get("threshold_text", c["threshold"]))
 
     @property
     def sure(self) -> float:

@@ -28,6 +28,7 @@ class FakeRanker:
 
     confidence_value: float = 0.9
     threshold: float = 0.5
+    threshold_text: float = 0.5
     sure: float = 0.8
 
     def predict(self, X: np.ndarray) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fakereport import fake_report_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.parse import parse_report
 from ingest.pipeline import with_meta
@@ -129,3 +131,68 @@ def test_pairs_across_the_reports_of_two_years() -> None:
     up = next(i for i in across if round(candidate_value(corpus, c, i), 1) == round(880.2 * 1.5 - 880.2, 1)
               and _f(c, i, "pair_year_change") == 1)
     assert _f(c, up, "pair_order") == 1 and _f(c, up, "year_match") == 1
+
+
+def test_the_neighbouring_sentence_counts_in_the_context(engine: Engine) -> None:
+    # «Kommunen har 2590 barnehageplasser.» follows «Antall elever økte også i 2020.» in its section
+    c = _cands(engine, "Hvor mange barnehageplasser var det da antall elever økte?")
+    fig = next(int(i) for i in np.flatnonzero(c.kind == FIGURE) if engine.corpus.figures[int(c.ref[i])].raw == "2590")
+    assert _f(c, fig, "cov_ctx") > _f(c, fig, "cov_all")
+    assert _f(c, fig, "missed_ctx") < _f(c, fig, "missed_max")
+    # a sentence of another chapter is not a neighbour
+    far = next(int(i) for i in np.flatnonzero(c.kind == FIGURE) if engine.corpus.figures[int(c.ref[i])].raw == "6,4")
+    assert _f(c, far, "cov_ctx") == _f(c, far, "cov_all")
+    # cells have no neighbours: their context is their own coverage
+    cell = _cell(engine, c, "Barnehageplasser", "2020")
+    assert _f(c, cell, "cov_ctx") == _f(c, cell, "cov_all")
+
+
+def test_missed_known_counts_words_the_report_has_elsewhere_only(engine: Engine) -> None:
+    def sick_leave(question: str) -> float:
+        c = _cands(engine, question)
+        i = next(int(i) for i in np.flatnonzero(c.kind == FIGURE) if engine.corpus.figures[int(c.ref[i])].raw == "6,4")
+        return _f(c, i, "missed_known")
+
+    assert sick_leave("Hva var sykefraværet?") == 0
+    assert sick_leave("Hva var sykefraværet i oppvekst?") > 0  # «oppvekst» is a row and a chapter, not here
+    assert sick_leave("Hva var sykefraværet på Jupiterbasen?") == 0  # a word the report does not have
+
+
+def test_the_year_gate_puts_answers_for_another_year_below_the_rest(engine: Engine) -> None:
+    from rag.layout import LEAD
+    from rag.ranker import YEAR_GATE, year_gate
+
+    c = _cands(engine, "Hvor mange barnehageplasser var det i 2018?")
+    scores = np.zeros(len(c.kind), np.float32)
+    gated = year_gate(c.X, scores) < 0
+    fig = next(int(i) for i in np.flatnonzero(c.kind == FIGURE) if engine.corpus.figures[int(c.ref[i])].raw == "2590")
+    assert gated[fig]  # «Kommunen har 2590 barnehageplasser» is the report's own year, 2020
+    assert not gated[_cell(engine, c, "Barnehageplasser", "2018")]
+    assert gated[_cell(engine, c, "Barnehageplasser", "2020")]
+    assert not gated[c.kind == LEAD].any()  # overview passages are exempt
+    assert np.allclose(year_gate(c.X, scores)[gated], -YEAR_GATE)
+    for question in ("Hvor mange barnehageplasser var det i 2020?", "Hvor mange barnehageplasser var det?"):
+        c = _cands(engine, question)
+        assert not (year_gate(c.X, np.zeros(len(c.kind), np.float32)) < 0).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans(),
+                          st.floats(-20, 20, allow_nan=False)), min_size=1, max_size=30))
+def test_the_year_gate_never_raises_a_score_nor_reorders_what_it_keeps(rows: list) -> None:
+    from rag.ranker import year_gate
+
+    X = np.zeros((len(rows), len(FEATURES)), np.float32)
+    for i, (asked, match, report, clause, lead, _) in enumerate(rows):
+        X[i, [F["q_n_years"], F["year_match"], F["report_year_match"], F["clause_year_match"], F["k_lead"]]] = (
+            asked, match, report, clause, lead)
+    scores = np.asarray([r[5] for r in rows], np.float32)
+    out = year_gate(X, scores)
+    assert (out <= scores).all()
+    kept = out == scores
+    expected = [asked and not (match or report or clause or lead) for asked, match, report, clause, lead, _ in rows]
+    assert list(~kept) == expected
+    order = np.argsort(-scores[kept], kind="stable")
+    assert (np.argsort(-out[kept], kind="stable") == order).all()
+    if kept.any() and (~kept).any():
+        assert out[~kept].max() < out[kept].min()

@@ -1,13 +1,14 @@
 """The labeled splits (eval/splits/): well-formed, grounded in the report, disjoint.
 
 train and dev are checked against the report's text by eval/splits/check_labels.py (the same
-check the writers ran). The frozen test split is only loaded through the eval's own file checker
+check the writers ran). The frozen test splits are only loaded through the eval's own file checker
 and compared by id and question text: nothing here looks at its answers.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -58,5 +59,5 @@ def test_splits_are_disjoint_by_id_and_question() -> None:
     ids = Counter(str(i["id"]) for split in items.values() for i in split)
     assert not [i for i, n in ids.items() if n > 1]
     questions = {name: {" ".join(i["question"].lower().split()) for i in split} for name, split in items.items()}
-    for a, b in (("train", "dev"), ("train", "test"), ("dev", "test")):
+    for a, b in itertools.combinations(SPLITS, 2):
         assert not questions[a] & questions[b], (a, b, sorted(questions[a] & questions[b])[:5])

@@ -77,6 +77,7 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     top-1 as the card says (the same features, model and data give the same number)."""
     from eval.train import SPLIT_DIR, collect, load_items, top1
     from ingest.pipeline import run_ingest
+    from rag.ranker import year_gate
     from rag.service import build_service
     from rapport.settings import Settings
 
@@ -85,7 +86,7 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     service = build_service(settings)
     examples = collect(service.engine, load_items(SPLIT_DIR / "dev.jsonl"), echo=lambda s: None)
     ranker = service.engine.ranker
-    got = top1(examples, [ranker.predict(e.X) for e in examples])
+    got = top1(examples, [year_gate(e.X, ranker.predict(e.X)) for e in examples])
     assert got["all"] == pytest.approx(ranker.card["scores"]["dev_top1"]["all"], abs=0.005)
 
 
@@ -131,3 +132,21 @@ def test_a_figure_and_its_own_sentence_are_no_rivals_but_another_number_is() -> 
     alone = confidence_row(X[:1], scores[:1], [0], [7.02], [3])
     assert alone[names.index("gap12")] == pytest.approx(10.0)
     assert RIVAL_DEPTH >= 5
+
+
+def test_numbers_and_passages_get_their_own_thresholds() -> None:
+    from eval.train import ABSTAIN_TARGET, choose_thresholds
+
+    # unanswerable questions answered with a number at 0.30 .. 0.75; passages that are right at
+    # 0.40 and one unanswerable passage at 0.10: a passage threshold below the numbers' one wins
+    p_unans = np.concatenate([np.linspace(0.30, 0.75, 9), [0.10]])
+    text_unans = np.asarray([False] * 9 + [True])
+    p = np.concatenate([p_unans, np.full(20, 0.9), np.full(10, 0.4)])
+    text = np.concatenate([text_unans, np.zeros(20, bool), np.ones(10, bool)])
+    right = np.concatenate([np.zeros(10, bool), np.ones(30, bool)])
+    answerable = right.copy()
+    t_num, t_text = choose_thresholds(p, right, answerable, text)
+    answered = np.where(text, p >= t_text, p >= t_num)
+    assert (~answered[~answerable]).mean() >= ABSTAIN_TARGET
+    assert answered[answerable].all()  # every right answer kept
+    assert t_text <= 0.4 < t_num and t_text > 0.10
