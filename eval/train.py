@@ -43,7 +43,7 @@ LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, 
                   force_col_wise=True)
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
 WRONG_COST = 1.0  # utility (shown on the card): right answer +1, wrong answer -WRONG_COST, abstention +1 if unanswerable
-ABSTAIN_TARGET = 0.9  # the abstention threshold: abstain on at least this share of unanswerable dev questions
+ABSTAIN_TARGET = 0.9  # the thresholds abstain on at least this share of the unanswerable questions (train CV + dev)
 SURE_PRECISION = 0.95  # answers at or above the "sure" threshold are right this often (train CV + dev)
 
 

@@ -115,7 +115,7 @@ def decide(engine: Engine, scored: Scored) -> Decision:
     if engine.ranker is not None:
         row = confidence_row(scored.cands.X, scored.scores, rivals, values, sentences)
         confidence = engine.ranker.confidence(row)
-        # a sentence or a passage (no number in question) has its own threshold (eval/train.py)
+        # an answer that is a sentence or a passage (no number) has its own threshold (eval/train.py)
         text = int(scored.cands.kind[best]) in (SENTENCE, LEAD)
         threshold = engine.ranker.threshold_text if text else engine.ranker.threshold
         if confidence < threshold:
