@@ -188,14 +188,7 @@ def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -
     for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
         answered = p >= t
         utility = (answered & right).sum() - WRONG_COST * (answered & ~right).sum() + (~answered & ~answerable).sum()
-        row = {
-            "threshold": float(t),
-            "answered": float(answered[answerable].mean()) if answerable.any() else 0.0,
-            "abstained_unanswerable": float((~answered[~answerable]).mean()) if (~answerable).any() else 0.0,
-            "right_when_answered": float(right[answered & answerable].mean()) if (answered & answerable).any() else 0.0,
-            "wrong_answers": int((answered & ~right).sum()),
-            "utility": float(utility),
-        }
+        row = {"threshold": float(t), **_answered_figures(answered, right, answerable), "utility": float(utility)}
         curve.append(row)
         if utility > best_u:
             best, best_u = float(t), float(utility)
@@ -223,23 +216,28 @@ def choose_thresholds(p: np.ndarray, right: np.ndarray, answerable: np.ndarray,
     return best[2], best[3]
 
 
-def _text_best(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> np.ndarray:
-    """Is each question's best candidate a sentence or a passage?"""
-    return np.asarray([bool(ex.X[int(np.argmax(s)), F["k_sentence"]] or ex.X[int(np.argmax(s)), F["k_lead"]])
-                       for ex, s in zip(examples, scores, strict=True)])
-
-
-def _at(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, text: np.ndarray, t_num: float,
-        t_text: float) -> dict[str, float]:
-    answered = np.where(text, p >= t_text, p >= t_num)
+def _answered_figures(answered: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> dict[str, float]:
+    """Share of answerable questions answered, of unanswerable ones abstained on, of answers right,
+    and the number of wrong answers, for one choice of which questions get an answer."""
     return {
-        "threshold": t_num,
-        "threshold_text": t_text,
         "answered": float(answered[answerable].mean()) if answerable.any() else 0.0,
         "abstained_unanswerable": float((~answered[~answerable]).mean()) if (~answerable).any() else 0.0,
         "right_when_answered": float(right[answered & answerable].mean()) if (answered & answerable).any() else 0.0,
         "wrong_answers": int((answered & ~right).sum()),
     }
+
+
+def _text_best(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> np.ndarray:
+    """Is each question's best candidate a sentence or a passage?"""
+    from rag.ranker import answers_with_text
+
+    return np.asarray([answers_with_text(ex.X[int(np.argmax(s))]) for ex, s in zip(examples, scores, strict=True)])
+
+
+def _at(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, text: np.ndarray, t_num: float,
+        t_text: float) -> dict[str, float]:
+    answered = np.where(text, p >= t_text, p >= t_num)
+    return {"threshold": t_num, "threshold_text": t_text, **_answered_figures(answered, right, answerable)}
 
 
 def train(

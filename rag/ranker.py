@@ -5,7 +5,8 @@
 * the confidence model: a logistic regression over what the ranker's top candidates look
   like (the best one against its rivals: the next ones that would give another answer),
   giving the probability that the best candidate is right; the engine abstains below a
-  threshold chosen on the dev split.
+  threshold (a lower one when the answer is a sentence or a passage) chosen on dev and
+  cross-validated train together (eval/train.py).
 
 `model.json` is the model card in machine form: feature-set version and names, the
 confidence model's weights, thresholds, the data it was trained on and its scores.
@@ -64,6 +65,12 @@ def year_gate(X: np.ndarray, scores: np.ndarray) -> np.ndarray:
     cannot = ((X[:, F["q_n_years"]] > 0) & (X[:, F["year_match"]] == 0) & (X[:, F["report_year_match"]] == 0)
               & (X[:, F["clause_year_match"]] == 0) & (X[:, F["k_lead"]] == 0))
     return np.where(cannot, scores - YEAR_GATE, scores).astype(np.float32)
+
+
+def answers_with_text(x: np.ndarray) -> bool:
+    """Does this candidate (its feature row) answer with a sentence or a passage, not a number?
+    Such answers have their own abstention threshold."""
+    return bool(x[F["k_sentence"]] or x[F["k_lead"]])
 
 
 class ModelError(RuntimeError):
