@@ -41,6 +41,7 @@ DOCS_MODEL = Path(__file__).resolve().parent.parent / "docs" / "MODEL.md"
 LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15, colsample_bytree=0.7,
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
+ONNX_GRAPH = "rapport_ranker"
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
 WRONG_COST = 1.0  # utility (shown on the card): right answer +1, wrong answer -WRONG_COST, abstention +1 if unanswerable
 ABSTAIN_TARGET = 0.9  # the thresholds abstain on at least this share of the unanswerable questions (train CV + dev)
@@ -352,6 +353,7 @@ def _export_onnx(booster: Any, path: Path) -> None:
     from onnxmltools.convert.common.data_types import FloatTensorType
 
     model = convert_lightgbm(booster, initial_types=[("X", FloatTensorType([None, len(FEATURES)]))], target_opset=15)
+    model.graph.name = ONNX_GRAPH  # the converter names it with a random id: the same model, other bytes
     path.write_bytes(model.SerializeToString())
 
 

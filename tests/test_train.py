@@ -63,6 +63,7 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     assert again["scores"] == card["scores"]
     assert again["ranker"]["feature_importance"] == card["ranker"]["feature_importance"]
     np.testing.assert_array_equal(load_ranker(tmp_path / "again").predict(scored.cands.X), ranker.predict(scored.cands.X))
+    assert (tmp_path / "again" / "ranker.onnx").read_bytes() == (tmp_path / "ranker.onnx").read_bytes()
 
 
 def test_the_shipped_model_matches_this_code() -> None:
