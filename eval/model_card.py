@@ -23,9 +23,26 @@ def card_markdown(card: Mapping[str, Any]) -> str:
               "|---|---|" + "---|" * (len(next(iter(scores["cv_top1"].values()))) - 1)]
     for family, s in scores["cv_top1"].items():
         lines.append(f"| {family} | {s['all']:.3f} | " + " | ".join(f"{v:.3f}" for k, v in s.items() if k != "all") + " |")
+    adapter = card.get("adapter")
+    if adapter:
+        m, p = adapter["context_mrr"], adapter["params"]
+        lines += ["", f"Question adapter ({adapter['dim']} x {adapter['dim']}, for {adapter['embedding']}; "
+                  f"temperature {p['temperature']}, L2 {p['l2']} towards the identity, {p['epochs']} epochs): "
+                  f"mean reciprocal rank of the gold context among all context vectors, train "
+                  f"{m['train_plain']:.3f} plain vs {m['train_cross_fitted']:.3f} cross-fitted (folds keep questions "
+                  f"about the same context together), dev {m['dev_plain']:.3f} plain vs {m['dev']:.3f}."]
     dev = scores["dev_top1"]
     lines += ["", f"Dev top-1 of the shipped ranker: {dev['all']:.3f} ("
               + ", ".join(f"{k} {v:.3f}" for k, v in dev.items() if k != "all") + ").", ""]
+    off = scores.get("dense_off") or {}
+    if off.get("dev_top1"):
+        cv_off = off["cv_top1"].get(card["ranker"]["family"], {})
+        a = off["dev_at_threshold"]
+        lines += [f"Dense-off view (questions without a vector from {card.get('embedding')}: every dense feature 0): "
+                  f"train CV top-1 {cv_off.get('all', 0):.3f}, dev top-1 {off['dev_top1']['all']:.3f}; at the "
+                  f"thresholds below, dev answered {a['answered']:.3f}, abstained on "
+                  f"{a['abstained_unanswerable']:.3f} of unanswerable, right when answered "
+                  f"{a['right_when_answered']:.3f}.", ""]
     at = scores["dev_at_threshold"]
     lines += [f"Confidence: abstain below {conf['threshold']:.2f} (numbers) or "
               f"{conf.get('threshold_text', conf['threshold']):.2f} (sentences and passages), answer plainly from {conf['sure']:.2f} "

@@ -27,12 +27,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eval.adapter import ADAPTER_PARAMS
 from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
 SPLIT_DIR = Path(__file__).resolve().parent / "splits"
@@ -42,6 +43,7 @@ LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, 
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
 ONNX_GRAPH = "rapport_ranker"
+ADAPTER_FILE = "adapter.npy"
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
 WRONG_COST = 1.0  # utility (shown on the card): right answer +1, wrong answer -WRONG_COST, abstention +1 if unanswerable
 ABSTAIN_TARGET = 0.9  # the thresholds abstain on at least this share of the unanswerable questions (train CV + dev)
@@ -57,6 +59,8 @@ class Example:
     values: list[float | None]
     sentences: np.ndarray  # the sentence each candidate comes from (-1: none), for the confidence rows
     status: str
+    qvec: np.ndarray | None = None  # the question's embedding (None without an embedder)
+    contexts: np.ndarray | None = None  # each candidate's context vector (rag/adapter.py)
 
 
 def load_items(path: Path) -> list[dict[str, Any]]:
@@ -66,6 +70,7 @@ def load_items(path: Path) -> list[dict[str, Any]]:
 def collect(engine: Any, items: Sequence[Mapping[str, Any]], echo: Callable[[str], None] = print) -> list[Example]:
     """Features and gold candidates of every item."""
     from eval.labels import is_correct, resolve, value_matches
+    from rag.adapter import context_index
     from rag.candidates import candidate_sentences, candidate_value
     from rag.layout import FIGURE, LEAD, SENTENCE
 
@@ -73,7 +78,8 @@ def collect(engine: Any, items: Sequence[Mapping[str, Any]], echo: Callable[[str
     t0 = time.perf_counter()
     for n, item in enumerate(items, 1):
         analysis = engine.analyze(item["question"])
-        _, cands = engine.candidates(analysis, engine.question_vector(analysis))
+        qvec = engine.question_vector(analysis)
+        _, cands = engine.candidates(analysis, qvec)
         gold = resolve(item, engine.corpus, cands)
         values = [candidate_value(engine.corpus, cands, i) for i in range(len(cands.kind))]
         correct = np.zeros(len(cands.kind), bool)
@@ -84,7 +90,8 @@ def collect(engine: Any, items: Sequence[Mapping[str, Any]], echo: Callable[[str
             for i in np.flatnonzero(np.isin(cands.kind, (FIGURE, SENTENCE, LEAD))):
                 correct[i] = is_correct(item, engine.corpus, cands, int(i))
         out.append(Example(dict(item), cands.X, gold.positives, correct, values,
-                           candidate_sentences(engine.corpus, cands), gold.status))
+                           candidate_sentences(engine.corpus, cands), gold.status, qvec,
+                           context_index(engine.corpus, cands.kind, cands.ref, cands.pairs)))
         if n % 200 == 0:
             echo(f"  {n}/{len(items)} questions ({time.perf_counter() - t0:.0f} s)")
     return out
@@ -153,15 +160,17 @@ def top1(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> dict[str,
     return out
 
 
-def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int) -> list[np.ndarray]:
-    """Out-of-fold scores of every example, after the year gate (as the engine scores)."""
+def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int,
+               groups: np.ndarray | None = None) -> list[np.ndarray]:
+    """Out-of-fold scores of every example, after the year gate (as the engine scores); examples
+    of one group (the views of one question) share a fold."""
     from sklearn.model_selection import GroupKFold
 
     from rag.ranker import year_gate
 
     idx = np.arange(len(examples))
     out: list[np.ndarray] = [np.zeros(0)] * len(examples)
-    for train_idx, test_idx in GroupKFold(n_splits=folds).split(idx, groups=idx):
+    for train_idx, test_idx in GroupKFold(n_splits=folds).split(idx, groups=idx if groups is None else groups):
         fitted = fit_family(family, [examples[i] for i in train_idx], seed)
         for i in test_idx:
             out[i] = year_gate(examples[i].X, fitted.predict(examples[i].X))
@@ -250,6 +259,7 @@ def train(
     folds: int = 5,
     families: Sequence[str] = ("logreg", "hgb", "lgbm_rank"),
     echo: Callable[[str], None] = print,
+    embedding_id: str | None = None,
 ) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -261,49 +271,82 @@ def train(
     dv = collect(engine, dev_items, echo)
     status = {s: sum(e.status == s for e in tr) for s in ("ok", "unanswerable", "none", "ambiguous")}
     echo(f"Train labels: {status} (none/ambiguous are left out of training)")
+    adapter = _fit_adapter(engine.corpus, tr, dv, folds, seed, echo)
+    # every question twice when it has a vector: as embedded, and in the dense-off view (what a
+    # question embedded with another model looks like), both views of a question in one fold
+    off = any(e.qvec is not None for e in tr)
+    trv = [*tr, *map(dense_off_view, tr)] if off else list(tr)
+    groups = np.tile(np.arange(len(tr)), 2 if off else 1)
+    n = len(tr)
     cv: dict[str, dict[str, float]] = {}
+    cv_off: dict[str, dict[str, float]] = {}
     oof: dict[str, list[np.ndarray]] = {}
     for family in families:
         t0 = time.perf_counter()
-        oof[family] = oof_scores(family, tr, folds, seed)
-        cv[family] = top1(tr, oof[family])
-        echo(f"  {family}: train {folds}-fold CV top-1 {cv[family]['all']:.3f} ({time.perf_counter() - t0:.0f} s)")
+        oof[family] = oof_scores(family, trv, folds, seed, groups)
+        cv[family] = top1(tr, oof[family][:n])
+        cv_off[family] = top1(tr, oof[family][n:]) if off else {}
+        echo(f"  {family}: train {folds}-fold CV top-1 {cv[family]['all']:.3f}"
+             + (f", dense off {cv_off[family]['all']:.3f}" if off else "") + f" ({time.perf_counter() - t0:.0f} s)")
     chosen = max(families, key=lambda f: cv[f]["all"])
     if "lgbm_rank" not in oof:
-        oof["lgbm_rank"] = oof_scores("lgbm_rank", tr, folds, seed)
+        oof["lgbm_rank"] = oof_scores("lgbm_rank", trv, folds, seed, groups)
     if chosen != "lgbm_rank":
         echo(f"  note: {chosen} scored best in CV; the exported model is always the ranker family that "
              "ONNX serves here (lgbm_rank), see docs/MODEL.md")
     family = "lgbm_rank"
-    final = fit_family(family, tr, seed)
-    dev_scores = [year_gate(e.X, final.predict(e.X)) for e in dv]
+    final = fit_family(family, trv, seed)
+    # dev is scored by the exported model, as the engine will run it (ONNX computes in float32:
+    # a near tie can fall the other way than in LightGBM)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _export_onnx(final.booster, out_dir / "ranker.onnx")
+    shipped = _onnx_predictor(out_dir / "ranker.onnx")
+    dv_off = [dense_off_view(e) for e in dv] if off else []
+    dev_scores = [year_gate(e.X, shipped(e.X)) for e in dv]
+    dev_scores_off = [year_gate(e.X, shipped(e.X)) for e in dv_off]
     dev_top1 = top1(dv, dev_scores)
-    echo(f"  {family} fitted on all train: dev top-1 {dev_top1['all']:.3f}")
+    dev_top1_off = top1(dv_off, dev_scores_off) if off else {}
+    echo(f"  {family} fitted on all train: dev top-1 {dev_top1['all']:.3f}"
+         + (f", dense off {dev_top1_off['all']:.3f}" if off else ""))
 
-    A, right, answerable = confidence_data(tr, oof[family])
+    # the confidence model is fitted on both views (dense_off is one of its features); the
+    # thresholds are chosen on the questions as embedded
+    A, right, answerable = confidence_data(trv, oof[family])
     scaler = StandardScaler().fit(A)
     conf = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(A), right)
     Ad, right_d, answerable_d = confidence_data(dv, dev_scores)
     p_dev = conf.predict_proba(scaler.transform(Ad))[:, 1]
     # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
     # alone holds too few unanswerable questions for a stable 90 % point
-    p_train = _cross_validated_confidence(A, right, folds)
+    p_train = _cross_validated_confidence(A, right, folds, groups)[:n]
+    right, answerable = right[:n], answerable[:n]
     pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
     _, curve = choose_threshold(*pooled)
-    text_tr, text_dev = _text_best(tr, oof[family]), _text_best(dv, dev_scores)
+    text_tr, text_dev = _text_best(tr, oof[family][:n]), _text_best(dv, dev_scores)
     threshold, threshold_text = choose_thresholds(*pooled, np.concatenate([text_tr, text_dev]))
     _, dev_curve = choose_threshold(p_dev, right_d, answerable_d)
     at = _at(p_dev, right_d, answerable_d, text_dev, threshold, threshold_text)
+    at_off: dict[str, float] = {}
+    if off:
+        Ao, right_o, answerable_o = confidence_data(dv_off, dev_scores_off)
+        at_off = _at(conf.predict_proba(scaler.transform(Ao))[:, 1], right_o, answerable_o,
+                     _text_best(dv_off, dev_scores_off), threshold, threshold_text)
     sure = next((c["threshold"] for c in curve if c["threshold"] >= threshold
                  and c["right_when_answered"] >= SURE_PRECISION), 0.95)
     echo(f"  confidence threshold {threshold:.2f}, {threshold_text:.2f} for sentences and passages (train CV + dev); on dev: answered {at['answered']:.3f}, abstained on "
          f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}; "
          f"answers plainly from {sure:.2f}")
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _export_onnx(final.booster, out_dir / "ranker.onnx")
+    adapter_card = None
+    if adapter is not None:
+        weights, figures = adapter
+        with (out_dir / ADAPTER_FILE).open("wb") as fh:
+            np.save(fh, weights.astype(np.float16), allow_pickle=False)
+        adapter_card = {"file": ADAPTER_FILE, "embedding": embedding_id, "dim": int(weights.shape[0]),
+                        "params": ADAPTER_PARAMS, "context_mrr": figures}
     card = {
         "feature_set_version": FEATURE_SET_VERSION,
+        "embedding": embedding_id,  # the model whose vectors the dense features were trained on
         "features": list(FEATURES),
         "ranker": {"family": family, "params": LGB_PARAMS, "seed": seed, "negatives": [NEG_TOP, NEG_RANDOM],
                    "feature_importance": _importance(final.booster)},
@@ -323,7 +366,9 @@ def train(
             "train": {"questions": len(tr), "labels": status},
             "dev": {"questions": len(dv)},
         },
-        "scores": {"cv_top1": cv, "dev_top1": dev_top1, "dev_at_threshold": at},
+        "scores": {"cv_top1": cv, "dev_top1": dev_top1, "dev_at_threshold": at,
+                   "dense_off": {"cv_top1": cv_off, "dev_top1": dev_top1_off, "dev_at_threshold": at_off}},
+        "adapter": adapter_card,
     }
     (out_dir / "model.json").write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if out_dir == MODEL_DIR:
@@ -334,14 +379,44 @@ def train(
     return card
 
 
-def _cross_validated_confidence(A: np.ndarray, right: np.ndarray, folds: int) -> np.ndarray:
-    """Probabilities of the confidence model for train rows, each from a model fitted without it."""
+def _fit_adapter(corpus: Any, tr: Sequence[Example], dv: Sequence[Example], folds: int, seed: int,
+                 echo: Callable[[str], None]) -> tuple[np.ndarray, dict[str, float]] | None:
+    """Fit the question adapter and write the tuned-dense features: train cross-fitted, dev with
+    the map fitted on all of train. None (and plain-vector features) without question vectors."""
+    from eval.adapter import context_mrr, cross_fit, fit_adapter, set_features
+    from rag.adapter import context_vectors
+
+    V = context_vectors(corpus)
+    t0 = time.perf_counter()
+    weights = fit_adapter(tr, V, seed)
+    if weights is None:
+        set_features([*tr, *dv], V, None)
+        return None
+    figures = {"train_plain": context_mrr(tr, V, None), "train_cross_fitted": cross_fit(tr, V, folds, seed),
+               "dev_plain": context_mrr(dv, V, None), "dev": context_mrr(dv, V, weights)}
+    set_features(dv, V, weights)
+    echo(f"  question adapter: context MRR train {figures['train_plain']:.3f} plain, "
+         f"{figures['train_cross_fitted']:.3f} cross-fitted; dev {figures['dev_plain']:.3f} plain, "
+         f"{figures['dev']:.3f} ({time.perf_counter() - t0:.0f} s)")
+    return weights, {k: round(v, 4) for k, v in figures.items()}
+
+
+def dense_off_view(ex: Example) -> Example:
+    """The example as the engine sees it without a usable question vector (rag/candidates.py)."""
+    from rag.candidates import dense_off
+
+    return replace(ex, X=dense_off(ex.X.copy()), qvec=None)
+
+
+def _cross_validated_confidence(A: np.ndarray, right: np.ndarray, folds: int, groups: np.ndarray) -> np.ndarray:
+    """Probabilities of the confidence model for train rows, each from a model fitted without its
+    question (either view)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import GroupKFold
     from sklearn.preprocessing import StandardScaler
 
     out = np.zeros(len(right))
-    for fit_idx, held in KFold(n_splits=folds).split(A):
+    for fit_idx, held in GroupKFold(n_splits=folds).split(A, groups=groups):
         scaler = StandardScaler().fit(A[fit_idx])
         model = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(A[fit_idx]), right[fit_idx])
         out[held] = model.predict_proba(scaler.transform(A[held]))[:, 1]
@@ -355,6 +430,15 @@ def _export_onnx(booster: Any, path: Path) -> None:
     model = convert_lightgbm(booster, initial_types=[("X", FloatTensorType([None, len(FEATURES)]))], target_opset=15)
     model.graph.name = ONNX_GRAPH  # the converter names it with a random id: the same model, other bytes
     path.write_bytes(model.SerializeToString())
+
+
+def _onnx_predictor(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Scores of an exported ranker, computed as rag/ranker.py computes them."""
+    import onnxruntime as ort
+
+    from rag.ranker import Ranker
+
+    return Ranker(ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"]), {}).predict
 
 
 def _importance(booster: Any) -> dict[str, float]:

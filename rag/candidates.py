@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rag.adapter import context_index, context_scores, set_tuned
 from rag.corpus import Corpus
 from rag.features import (
     Candidates,
@@ -13,7 +14,7 @@ from rag.features import (
     lead_features,
     sentence_features,
 )
-from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE, F
+from rag.layout import CELL, DENSE_FEATURES, DIFF, FIGURE, LEAD, SENTENCE, F
 from rag.pairs import pair_cells, pair_features
 
 
@@ -40,7 +41,18 @@ def all_candidates(q: QuestionContext, corpus: Corpus) -> Candidates:
     X[own, F["missed_ctx"]] = X[own, F["missed_max"]]
     lead = kind == LEAD
     X[lead, F["missed_known"]] = X[lead, F["missed_max"]]
+    if q.qvec is None:
+        dense_off(X)
+    else:
+        set_tuned(X, context_scores(corpus, q.qtuned)[context_index(corpus, kind, ref, pairs)])
     return Candidates(kind, ref, pairs, X)
+
+
+def dense_off(X: np.ndarray) -> np.ndarray:
+    """The features of a question without a usable vector, in place: dense features 0, dense_off 1."""
+    X[:, [F[name] for name in DENSE_FEATURES]] = 0.0
+    X[:, F["dense_off"]] = 1.0
+    return X
 
 
 def candidate_value(corpus: Corpus, cands: Candidates, i: int) -> float | None:

@@ -69,7 +69,9 @@ class Engine:
     def candidates(self, analysis: QueryAnalysis, qvec: np.ndarray | None = None) -> tuple[QuestionContext, Candidates]:
         credits = Credits(self.corpus)
         terms = weigh_terms(analysis, self.corpus, self.spelling)
-        q = question_context(analysis, self.corpus, credits, terms, qvec)
+        vectors = getattr(self.ranker, "vectors", None)
+        qvec, qtuned = vectors(qvec) if vectors else (qvec, None)
+        q = question_context(analysis, self.corpus, credits, terms, qvec, qtuned)
         return q, all_candidates(q, self.corpus)
 
     def score(self, question: str, history: Sequence[Any] | None = None) -> Scored:

@@ -75,10 +75,11 @@ class QuestionContext:
     asked: set[str]
     counted: list[WeightedTerm]  # what "hvor mange X" / "how many X" counts
     negated: list[WeightedTerm]  # "ikke X", "not X", "uten X": what the answer is not about
+    qtuned: np.ndarray | None = None  # the question vector through the trained adapter (rag/adapter.py)
 
 
 
-def _rank_pct(scores: np.ndarray) -> np.ndarray:
+def rank_pct(scores: np.ndarray) -> np.ndarray:
     """0 for the best score, towards 1 for the worst."""
     if scores.size == 0:
         return scores
@@ -171,12 +172,12 @@ def _start(static: np.ndarray, idx: np.ndarray, q: QuestionContext) -> np.ndarra
 def _dense_block(X: np.ndarray, dense: np.ndarray, idx: np.ndarray) -> None:
     X[:, F["dense_main"]] = dense[idx]
     X[:, F["dense_gap"]] = (dense.max() if dense.size else 0) - dense[idx]
-    X[:, F["dense_rank"]] = _rank_pct(dense)[idx]
+    X[:, F["dense_rank"]] = rank_pct(dense)[idx]
 
 
 def _bm25_block(X: np.ndarray, bm: np.ndarray, idx: np.ndarray) -> None:
     X[:, F["bm25"]] = (bm / (bm.max() or 1.0))[idx]
-    X[:, F["bm25_rank"]] = _rank_pct(bm)[idx]
+    X[:, F["bm25_rank"]] = rank_pct(bm)[idx]
 
 
 def _years(values: list, asked: set[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -338,12 +339,12 @@ def _words_terms(text: str, terms: list[WeightedTerm], pattern: re.Pattern[str])
 
 
 def question_context(analysis: QueryAnalysis, corpus: Corpus, credits: Credits, terms: list[WeightedTerm],
-                     qvec: np.ndarray | None) -> QuestionContext:
+                     qvec: np.ndarray | None, qtuned: np.ndarray | None = None) -> QuestionContext:
     negated = _words_terms(analysis.text, terms, _NEGATED)
     kept = [wt for wt in terms if wt not in negated]
     counted = _words_terms(analysis.text, kept, _COUNTED)[:2]
     return QuestionContext(analysis, kept, credits, qvec, question_unit(analysis.text),
-                           question_stem_set(kept, credits), counted, negated)
+                           question_stem_set(kept, credits), counted, negated, qtuned if qtuned is not None else qvec)
 
 
 def _key_and_strict(q: QuestionContext, fields: dict[str, np.ndarray], n: int, X: np.ndarray) -> None:

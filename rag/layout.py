@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rag.corpus import COLUMN_KINDS
 
-FEATURE_SET_VERSION = "3"
+FEATURE_SET_VERSION = "5"
 KINDS = ("cell", "figure", "sentence", "lead", "diff")
 CELL, FIGURE, SENTENCE, LEAD, DIFF = range(5)
 
@@ -32,5 +32,14 @@ FEATURES: tuple[str, ...] = (
     "q_int_budget", "q_int_actual", "q_int_diff", "q_int_change", "q_int_percent",
     # prose with its neighbouring sentences (other kinds: their own coverage)
     "cov_ctx", "missed_ctx", "missed_known",
+    # dense similarity with the trained question adapter, over all candidates (rag/adapter.py)
+    "dense_tuned", "tuned_gap", "tuned_rank",
+    # 1 when the question has no vector from the embedding model the ranker was trained with (no
+    # embedder, or another model): every dense feature is then 0, and the ranker, trained on
+    # both views of each question, leans on the lexical ones
+    "dense_off",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
+DENSE_FEATURES: tuple[str, ...] = (
+    "dense_main", "dense_gap", "dense_rank", "dense_col", "dense_tuned", "tuned_gap", "tuned_rank",
+)

@@ -9,12 +9,16 @@
   cross-validated train together (eval/train.py).
 
 `model.json` is the model card in machine form: feature-set version and names, the
-confidence model's weights, thresholds, the data it was trained on and its scores.
+confidence model's weights, thresholds, the data it was trained on and its scores. Beside them
+ships the question adapter (adapter.npy, rag/adapter.py), tied to the embedding model it was
+trained for.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +29,7 @@ import numpy as np
 
 from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
+log = logging.getLogger(__name__)
 MODEL_PACKAGE = "rag.model"
 CONFIDENCE_FEATURES: tuple[str, ...] = (
     "s1", "s2", "gap12", "gap15", "agree_top5",
@@ -32,7 +37,7 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "strict_cov", "extra_label", "q_oov", "q_n_terms", "year_match", "year_other", "q_n_years",
     "table_has_year", "dense_main", "unit_conflict", "unit_match", "q_wants_number", "label_strict",
     "cov_primary", "counted_hit", "negated_hit", "q_overview", "q_who", "q_which", "proper_missed",
-    "cov_ctx", "missed_ctx", "missed_known",
+    "cov_ctx", "missed_ctx", "missed_known", "dense_tuned", "tuned_rank", "dense_off",
     # the score and the gap per kind of best candidate: the same score means more for a cell
     # than for a prose figure, and a linear model needs the product to see it
     "s1_figure", "gap12_figure", "s1_diff", "gap12_diff", "s1_sentence", "gap12_sentence",
@@ -111,6 +116,17 @@ def confidence_row(X: np.ndarray, scores: np.ndarray, order: Sequence[int], valu
 class Ranker:
     session: Any  # onnxruntime.InferenceSession
     card: dict[str, Any]
+    adapter: np.ndarray | None = None  # the question adapter's weights (rag/adapter.py), if they apply
+    dense: bool = True  # are questions embedded with the model the ranker was trained for?
+
+    def vectors(self, qvec: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(question vector, adapted question vector) for the features; (None, None) when the
+        questions come from another embedding model than the ranker's (its dense-off view)."""
+        from rag.adapter import adapt
+
+        if qvec is None or not self.dense:
+            return None, None
+        return qvec, adapt(qvec, self.adapter)
 
     @property
     def threshold(self) -> float:
@@ -140,21 +156,23 @@ class Ranker:
         return float(1.0 / (1.0 + np.exp(-logit)))
 
 
-def load_ranker(directory: Path | None = None) -> Ranker:
-    """The shipped model (or one in ``directory``); ModelError when missing or for other features."""
+def load_ranker(directory: Path | None = None, embedding_id: str | None = None) -> Ranker:
+    """The shipped model (or one in ``directory``); ModelError when missing or for other features.
+    ``embedding_id``: the embedding model the questions are embedded with; dense features (and
+    the question adapter) are used only when the ranker was trained on that model's vectors
+    (None: the caller vouches for it)."""
     import onnxruntime as ort  # ~0.2 s: only when answering
 
-    if directory is None:
-        base = resources.files(MODEL_PACKAGE)
-        card_text = base.joinpath("model.json").read_text(encoding="utf-8")
-        onnx_bytes = base.joinpath("ranker.onnx").read_bytes()
-    else:
+    def read(name: str) -> bytes:
+        if directory is None:
+            return resources.files(MODEL_PACKAGE).joinpath(name).read_bytes()
         try:
-            card_text = (directory / "model.json").read_text(encoding="utf-8")
-            onnx_bytes = (directory / "ranker.onnx").read_bytes()
+            return (directory / name).read_bytes()
         except OSError as exc:
             raise ModelError(f"No trained model in {directory}: {exc}") from None
-    card = json.loads(card_text)
+
+    card = json.loads(read("model.json").decode("utf-8"))
+    onnx_bytes = read("ranker.onnx")
     if card.get("feature_set_version") != FEATURE_SET_VERSION or tuple(card.get("features", ())) != FEATURES:
         differ = "" if card.get("feature_set_version") != FEATURE_SET_VERSION else " (same version, other feature list)"
         raise ModelError(
@@ -163,8 +181,17 @@ def load_ranker(directory: Path | None = None) -> Ranker:
         )
     if tuple(card["confidence"]["features"]) != CONFIDENCE_FEATURES:
         raise ModelError("The shipped confidence model uses other features: retrain with `rapport train`.")
+    trained_for = card.get("embedding")
+    dense = embedding_id is None or trained_for is None or embedding_id == trained_for
+    if not dense:
+        log.warning("The ranker was trained on %s vectors, the questions are embedded with %s: "
+                    "answering without dense features", trained_for, embedding_id)
+    meta = card.get("adapter")
+    adapter = None
+    if meta and dense:
+        adapter = np.load(io.BytesIO(read(meta["file"])), allow_pickle=False).astype(np.float32)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
-    return Ranker(session, card)
+    return Ranker(session, card, adapter, dense)

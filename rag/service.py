@@ -93,8 +93,10 @@ class Service:
         llm_writer: Any = None,
         check_every_s: float = 2.0,
         chooser: Any = None,
+        embedding_id: str | None = None,
     ) -> None:
         self.settings = settings
+        self.embedding_id = embedding_id  # the embedding model questions are embedded with
         self._loaded = loaded
         self._reload = reload
         self._active_build = active_build
@@ -330,7 +332,7 @@ def build_service(settings: Settings, *, ingest_missing: bool = False,
             f"it holds with `{_hint(settings)} --upgrade`; nothing is deleted until the new build is complete."
         )
     try:
-        ranker = load_ranker()
+        ranker = load_ranker(embedding_id=embeddings.model_id)
     except (ModelError, FileNotFoundError) as exc:
         if require_model:
             raise ServiceError(str(exc)) from None
@@ -358,7 +360,7 @@ def build_service(settings: Settings, *, ingest_missing: bool = False,
 
         chooser = LLMChooser(llm_writer.model)  # the writer's endpoint; it picks by id, off by default
     service = Service(settings, loaded, reload, lambda: active_name(client, prefix), llm_writer, check_every_s,
-                      chooser)
+                      chooser, embeddings.model_id)
     if llm_writer is not None and getattr(llm_writer, "server", None) is not None:
         service._local_llm = llm_writer.server  # type: ignore[attr-defined]  # lives as long as the service
     return service

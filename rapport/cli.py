@@ -327,7 +327,8 @@ def train(train_file: Path | None, dev_file: Path | None, out: Path | None, seed
         raise UserError(str(exc)) from None
     run_train(service.engine, load_items(train_file or SPLIT_DIR / "train.jsonl"),
               load_items(dev_file or SPLIT_DIR / "dev.jsonl"), out or MODEL_DIR, seed=seed,
-              families=[f.strip() for f in families.split(",") if f.strip()], echo=click.echo)
+              families=[f.strip() for f in families.split(",") if f.strip()], echo=click.echo,
+              embedding_id=service.embedding_id)
 
 
 @main.command()

@@ -44,14 +44,27 @@ def _items() -> list[dict]:
 def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -> None:
     pytest.importorskip("lightgbm")
     pytest.importorskip("onnxmltools")
+    pytest.importorskip("torch")
     from eval.train import train
+    from ingest.embeddings import HashEmbeddings
+    from ingest.pipeline import report_units
 
-    engine = Engine.from_reports([fake_report()])
+    report = fake_report()
+    emb = HashEmbeddings(dim=32)
+    units = report_units(report)
+    vectors = {report.meta.id: dict(zip([u.key for u in units], emb.embed_documents([u.text for u in units]),
+                                        strict=True))}
+    engine = Engine.from_reports([report], vectors, emb.embed_query)
     items = _items()
-    card = train(engine, items * 3, items, tmp_path, seed=0, folds=3, families=("lgbm_rank",), echo=lambda s: None)
+    card = train(engine, items * 3, items, tmp_path, seed=0, folds=3, families=("lgbm_rank",), echo=lambda s: None,
+                 embedding_id="hash-32")
     assert (tmp_path / "ranker.onnx").is_file() and (tmp_path / "model.json").is_file()
+    assert (tmp_path / card["adapter"]["file"]).is_file() and card["embedding"] == "hash-32"
+    assert card["scores"]["dense_off"]["dev_top1"]["all"] >= 0  # both views were trained and scored
     assert json.loads((tmp_path / "model.json").read_text())["scores"] == card["scores"]
-    ranker = load_ranker(tmp_path)
+    assert load_ranker(tmp_path, embedding_id="another-model").dense is False
+    ranker = load_ranker(tmp_path, embedding_id="hash-32")
+    assert ranker.dense and ranker.adapter is not None
     engine.ranker = ranker
     scored = engine.score("Hvor mange barnehageplasser var det i 2019?")
     best = int(scored.order[0])
@@ -59,11 +72,12 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     assert 0.0 <= ranker.confidence(np.zeros(len(CONFIDENCE_FEATURES), np.float32)) <= 1.0
     # the same data and seed give the same model
     again = train(engine, items * 3, items, tmp_path / "again", seed=0, folds=3, families=("lgbm_rank",),
-                  echo=lambda s: None)
+                  echo=lambda s: None, embedding_id="hash-32")
     assert again["scores"] == card["scores"]
     assert again["ranker"]["feature_importance"] == card["ranker"]["feature_importance"]
     np.testing.assert_array_equal(load_ranker(tmp_path / "again").predict(scored.cands.X), ranker.predict(scored.cands.X))
-    assert (tmp_path / "again" / "ranker.onnx").read_bytes() == (tmp_path / "ranker.onnx").read_bytes()
+    for name in ("ranker.onnx", card["adapter"]["file"]):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / name).read_bytes()
 
 
 def test_the_shipped_model_matches_this_code() -> None:
