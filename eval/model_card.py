@@ -59,6 +59,11 @@ def card_markdown(card: Mapping[str, Any]) -> str:
     lines += ["", "Feature importance (share of split gain, top 25):", "", "| feature | gain |", "|---|---|"]
     for name, gain in list(card["ranker"]["feature_importance"].items())[:25]:
         lines.append(f"| {name} | {gain:.3f} |")
+    conf_gain = conf.get("feature_importance") or {}
+    if conf_gain:
+        lines += ["", "Confidence model feature importance (share of split gain, top 10):", "", "| feature | gain |",
+                  "|---|---|"]
+        lines += [f"| {name} | {gain:.3f} |" for name, gain in list(conf_gain.items())[:10]]
     lines += ["", CARD_END]
     return "\n".join(lines)
 

@@ -43,6 +43,11 @@ LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, 
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
 ONNX_GRAPH = "rapport_ranker"
+# the confidence model: small boosted trees on the confidence row (rag/ranker.py); chosen over
+# logistic regression on train CV and dev (fewer wrong answers at the same abstention, docs/MODEL.md)
+CONF_PARAMS = dict(n_estimators=200, learning_rate=0.05, num_leaves=8, min_child_samples=40, reg_lambda=1.0,
+                   verbose=-1, n_jobs=2, deterministic=True, force_col_wise=True)
+CONF_FILE, CONF_GRAPH = "confidence.onnx", "rapport_confidence"
 ADAPTER_FILE = "adapter.npy"
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
 WRONG_COST = 1.0  # utility (shown on the card): right answer +1, wrong answer -WRONG_COST, abstention +1 if unanswerable
@@ -261,9 +266,6 @@ def train(
     echo: Callable[[str], None] = print,
     embedding_id: str | None = None,
 ) -> dict[str, Any]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     from rag.ranker import CONFIDENCE_FEATURES, year_gate
 
     echo(f"Scoring {len(train_items)} train and {len(dev_items)} dev questions ...")
@@ -312,13 +314,14 @@ def train(
     # the confidence model is fitted on both views (dense_off is one of its features); the
     # thresholds are chosen on the questions as embedded
     A, right, answerable = confidence_data(trv, oof[family])
-    scaler = StandardScaler().fit(A)
-    conf = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(A), right)
+    conf = fit_confidence(A, right, seed)
+    _export_onnx(conf, out_dir / CONF_FILE, len(CONFIDENCE_FEATURES), CONF_GRAPH)
+    conf_p = _onnx_confidence(out_dir / CONF_FILE)  # dev, as the engine will compute it
     Ad, right_d, answerable_d = confidence_data(dv, dev_scores)
-    p_dev = conf.predict_proba(scaler.transform(Ad))[:, 1]
+    p_dev = conf_p(Ad)
     # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
     # alone holds too few unanswerable questions for a stable 90 % point
-    p_train = _cross_validated_confidence(A, right, folds, groups)[:n]
+    p_train = _cross_validated_confidence(A, right, folds, groups, seed)[:n]
     right, answerable = right[:n], answerable[:n]
     pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
     _, curve = choose_threshold(*pooled)
@@ -329,7 +332,7 @@ def train(
     at_off: dict[str, float] = {}
     if off:
         Ao, right_o, answerable_o = confidence_data(dv_off, dev_scores_off)
-        at_off = _at(conf.predict_proba(scaler.transform(Ao))[:, 1], right_o, answerable_o,
+        at_off = _at(conf_p(Ao), right_o, answerable_o,
                      _text_best(dv_off, dev_scores_off), threshold, threshold_text)
     sure = next((c["threshold"] for c in curve if c["threshold"] >= threshold
                  and c["right_when_answered"] >= SURE_PRECISION), 0.95)
@@ -349,13 +352,13 @@ def train(
         "embedding": embedding_id,  # the model whose vectors the dense features were trained on
         "features": list(FEATURES),
         "ranker": {"family": family, "params": LGB_PARAMS, "seed": seed, "negatives": [NEG_TOP, NEG_RANDOM],
-                   "feature_importance": _importance(final.booster)},
+                   "feature_importance": _importance(final.booster, FEATURES)},
         "confidence": {
             "features": list(CONFIDENCE_FEATURES),
-            "mean": scaler.mean_.tolist(),
-            "scale": scaler.scale_.tolist(),
-            "coef": conf.coef_[0].tolist(),
-            "intercept": float(conf.intercept_[0]),
+            "file": CONF_FILE,
+            "family": "lgbm_classifier",
+            "params": CONF_PARAMS,
+            "feature_importance": _importance(conf.booster_, CONFIDENCE_FEATURES),
             "threshold": threshold,
             "threshold_text": threshold_text,
             "sure": sure,
@@ -408,27 +411,34 @@ def dense_off_view(ex: Example) -> Example:
     return replace(ex, X=dense_off(ex.X.copy()), qvec=None)
 
 
-def _cross_validated_confidence(A: np.ndarray, right: np.ndarray, folds: int, groups: np.ndarray) -> np.ndarray:
+def fit_confidence(A: np.ndarray, right: np.ndarray, seed: int) -> Any:
+    """The confidence model: P(the best candidate is right) from its confidence row."""
+    import lightgbm as lgb
+
+    return lgb.LGBMClassifier(**CONF_PARAMS, random_state=seed).fit(A, right.astype(np.int8))
+
+
+def _cross_validated_confidence(A: np.ndarray, right: np.ndarray, folds: int, groups: np.ndarray,
+                                seed: int) -> np.ndarray:
     """Probabilities of the confidence model for train rows, each from a model fitted without its
     question (either view)."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
-    from sklearn.preprocessing import StandardScaler
 
     out = np.zeros(len(right))
     for fit_idx, held in GroupKFold(n_splits=folds).split(A, groups=groups):
-        scaler = StandardScaler().fit(A[fit_idx])
-        model = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(A[fit_idx]), right[fit_idx])
-        out[held] = model.predict_proba(scaler.transform(A[held]))[:, 1]
+        out[held] = fit_confidence(A[fit_idx], right[fit_idx], seed).predict_proba(A[held])[:, 1]
     return out
 
 
-def _export_onnx(booster: Any, path: Path) -> None:
+def _export_onnx(model: Any, path: Path, n_features: int = len(FEATURES), graph: str = ONNX_GRAPH) -> None:
+    """A LightGBM booster (the ranker) or classifier (the confidence model: probabilities as a
+    plain tensor, no zipmap) as ONNX."""
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    model = convert_lightgbm(booster, initial_types=[("X", FloatTensorType([None, len(FEATURES)]))], target_opset=15)
-    model.graph.name = ONNX_GRAPH  # the converter names it with a random id: the same model, other bytes
+    model = convert_lightgbm(model, initial_types=[("X", FloatTensorType([None, n_features]))], target_opset=15,
+                             zipmap=False)
+    model.graph.name = graph  # the converter names it with a random id: the same model, other bytes
     path.write_bytes(model.SerializeToString())
 
 
@@ -441,8 +451,18 @@ def _onnx_predictor(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return Ranker(ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"]), {}).predict
 
 
-def _importance(booster: Any) -> dict[str, float]:
+def _onnx_confidence(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Probabilities of an exported confidence model, computed as rag/ranker.py computes them."""
+    import onnxruntime as ort
+
+    from rag.ranker import Ranker
+
+    ranker = Ranker(None, {}, conf_session=ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"]))
+    return lambda A: np.asarray([ranker.confidence(row) for row in A])
+
+
+def _importance(booster: Any, names: Sequence[str]) -> dict[str, float]:
     gain = booster.feature_importance(importance_type="gain")
     total = float(gain.sum()) or 1.0
-    pairs = sorted(zip(FEATURES, gain, strict=True), key=lambda p: -p[1])
+    pairs = sorted(zip(names, gain, strict=True), key=lambda p: -p[1])
     return {name: round(float(g) / total, 4) for name, g in pairs if g > 0}

@@ -2,14 +2,14 @@
 
 * the ranker: gradient-boosted trees (LightGBM, lambdarank) over the candidate features,
   exported to ONNX so that answering needs only onnxruntime, not LightGBM or scikit-learn;
-* the confidence model: a logistic regression over what the ranker's top candidates look
-  like (the best one against its rivals: the next ones that would give another answer),
+* the confidence model: small boosted trees (LightGBM, ONNX as well) over what the ranker's
+  top candidates look like (the best one against its rivals: the next ones that would give another answer),
   giving the probability that the best candidate is right; the engine abstains below a
   threshold (a lower one when the answer is a sentence or a passage) chosen on dev and
   cross-validated train together (eval/train.py).
 
 `model.json` is the model card in machine form: feature-set version and names, the
-confidence model's weights, thresholds, the data it was trained on and its scores. Beside them
+confidence model's file (confidence.onnx) and thresholds, the data it was trained on and its scores. Beside them
 ships the question adapter (adapter.npy, rag/adapter.py), tied to the embedding model it was
 trained for.
 """
@@ -118,6 +118,7 @@ class Ranker:
     card: dict[str, Any]
     adapter: np.ndarray | None = None  # the question adapter's weights (rag/adapter.py), if they apply
     dense: bool = True  # are questions embedded with the model the ranker was trained for?
+    conf_session: Any = None  # onnxruntime.InferenceSession of the confidence model
 
     def vectors(self, qvec: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(question vector, adapted question vector) for the features; (None, None) when the
@@ -150,10 +151,10 @@ class Ranker:
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
     def confidence(self, row: np.ndarray) -> float:
-        c = self.card["confidence"]
-        z = (row - np.asarray(c["mean"], np.float32)) / np.asarray(c["scale"], np.float32)
-        logit = float(z @ np.asarray(c["coef"], np.float32) + float(c["intercept"]))
-        return float(1.0 / (1.0 + np.exp(-logit)))
+        """P(the best candidate is right), from its confidence row (confidence_row)."""
+        x = np.ascontiguousarray(np.asarray(row, np.float32).reshape(1, -1))
+        probabilities = self.conf_session.run(None, {self.conf_session.get_inputs()[0].name: x})[1]
+        return float(np.asarray(probabilities).reshape(-1)[-1])
 
 
 def load_ranker(directory: Path | None = None, embedding_id: str | None = None) -> Ranker:
@@ -179,7 +180,7 @@ def load_ranker(directory: Path | None = None, embedding_id: str | None = None) 
             f"The shipped model was trained on feature set {card.get('feature_set_version')!r}, this code computes "
             f"{FEATURE_SET_VERSION!r}{differ}: retrain with `rapport train`."
         )
-    if tuple(card["confidence"]["features"]) != CONFIDENCE_FEATURES:
+    if tuple(card["confidence"]["features"]) != CONFIDENCE_FEATURES or "file" not in card["confidence"]:
         raise ModelError("The shipped confidence model uses other features: retrain with `rapport train`.")
     trained_for = card.get("embedding")
     dense = embedding_id is None or trained_for is None or embedding_id == trained_for
@@ -194,4 +195,5 @@ def load_ranker(directory: Path | None = None, embedding_id: str | None = None) 
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
-    return Ranker(session, card, adapter, dense)
+    conf_session = ort.InferenceSession(read(card["confidence"]["file"]), options, providers=["CPUExecutionProvider"])
+    return Ranker(session, card, adapter, dense, conf_session)

@@ -76,7 +76,7 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     assert again["scores"] == card["scores"]
     assert again["ranker"]["feature_importance"] == card["ranker"]["feature_importance"]
     np.testing.assert_array_equal(load_ranker(tmp_path / "again").predict(scored.cands.X), ranker.predict(scored.cands.X))
-    for name in ("ranker.onnx", card["adapter"]["file"]):
+    for name in ("ranker.onnx", card["confidence"]["file"], card["adapter"]["file"]):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / name).read_bytes()
 
 
@@ -101,8 +101,18 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     service = build_service(settings)
     examples = collect(service.engine, load_items(SPLIT_DIR / "dev.jsonl"), echo=lambda s: None)
     ranker = service.engine.ranker
-    got = top1(examples, [year_gate(e.X, ranker.predict(e.X)) for e in examples])
+    scores = [year_gate(e.X, ranker.predict(e.X)) for e in examples]
+    got = top1(examples, scores)
     assert got["all"] == pytest.approx(ranker.card["scores"]["dev_top1"]["all"], abs=0.005)
+    # and the shipped confidence model gives the card's dev figures at its thresholds
+    from eval.train import _at, _text_best, confidence_data
+
+    A, right, answerable = confidence_data(examples, scores)
+    p = np.asarray([ranker.confidence(row) for row in A])
+    at = _at(p, right, answerable, _text_best(examples, scores), ranker.threshold, ranker.threshold_text)
+    card = ranker.card["scores"]["dev_at_threshold"]
+    assert at["answered"] == pytest.approx(card["answered"], abs=0.011)
+    assert abs(at["wrong_answers"] - card["wrong_answers"]) <= 2
 
 
 def test_the_abstention_threshold_is_the_lowest_that_abstains_on_enough_unanswerable() -> None:
