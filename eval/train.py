@@ -266,7 +266,7 @@ def train(
     echo: Callable[[str], None] = print,
     embedding_id: str | None = None,
 ) -> dict[str, Any]:
-    from rag.ranker import CONFIDENCE_FEATURES, year_gate
+    from rag.ranker import CONFIDENCE_FEATURES, Ranker, onnx_session, year_gate
 
     echo(f"Scoring {len(train_items)} train and {len(dev_items)} dev questions ...")
     tr = collect(engine, train_items, echo)
@@ -302,10 +302,10 @@ def train(
     # a near tie can fall the other way than in LightGBM)
     out_dir.mkdir(parents=True, exist_ok=True)
     _export_onnx(final.booster, out_dir / "ranker.onnx")
-    shipped = _onnx_predictor(out_dir / "ranker.onnx")
+    shipped = Ranker(onnx_session((out_dir / "ranker.onnx").read_bytes()), {})
     dv_off = [dense_off_view(e) for e in dv] if off else []
-    dev_scores = [year_gate(e.X, shipped(e.X)) for e in dv]
-    dev_scores_off = [year_gate(e.X, shipped(e.X)) for e in dv_off]
+    dev_scores = [year_gate(e.X, shipped.predict(e.X)) for e in dv]
+    dev_scores_off = [year_gate(e.X, shipped.predict(e.X)) for e in dv_off]
     dev_top1 = top1(dv, dev_scores)
     dev_top1_off = top1(dv_off, dev_scores_off) if off else {}
     echo(f"  {family} fitted on all train: dev top-1 {dev_top1['all']:.3f}"
@@ -316,7 +316,11 @@ def train(
     A, right, answerable = confidence_data(trv, oof[family])
     conf = fit_confidence(A, right, seed)
     _export_onnx(conf, out_dir / CONF_FILE, len(CONFIDENCE_FEATURES), CONF_GRAPH)
-    conf_p = _onnx_confidence(out_dir / CONF_FILE)  # dev, as the engine will compute it
+    shipped.conf_session = onnx_session((out_dir / CONF_FILE).read_bytes())  # dev, as the engine computes it
+
+    def conf_p(rows: np.ndarray) -> np.ndarray:
+        return np.asarray([shipped.confidence(row) for row in rows])
+
     Ad, right_d, answerable_d = confidence_data(dv, dev_scores)
     p_dev = conf_p(Ad)
     # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
@@ -440,25 +444,6 @@ def _export_onnx(model: Any, path: Path, n_features: int = len(FEATURES), graph:
                              zipmap=False)
     model.graph.name = graph  # the converter names it with a random id: the same model, other bytes
     path.write_bytes(model.SerializeToString())
-
-
-def _onnx_predictor(path: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """Scores of an exported ranker, computed as rag/ranker.py computes them."""
-    import onnxruntime as ort
-
-    from rag.ranker import Ranker
-
-    return Ranker(ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"]), {}).predict
-
-
-def _onnx_confidence(path: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """Probabilities of an exported confidence model, computed as rag/ranker.py computes them."""
-    import onnxruntime as ort
-
-    from rag.ranker import Ranker
-
-    ranker = Ranker(None, {}, conf_session=ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"]))
-    return lambda A: np.asarray([ranker.confidence(row) for row in A])
 
 
 def _importance(booster: Any, names: Sequence[str]) -> dict[str, float]:

@@ -5,8 +5,9 @@ sounds alike. Candidates' own vectors stay as ingested; only the question vector
 Each candidate has one context vector: a cell's (and a computed pair's) row, a prose figure's or
 sentence's sentence, a lead's passage. ``dense_tuned`` is the cosine of the mapped question with
 it; ``tuned_gap`` and ``tuned_rank`` place it among all candidates of the question. The map is
-fitted by eval/adapter.py and ships beside the ranker (rag/model/adapter.npy); without it (no
-embedder, or another embedding model than it was trained for) the plain question vector is used.
+fitted by eval/adapter.py and ships beside the ranker (rag/model/adapter.npy); without it the
+plain question vector is used, and without a vector from the ranker's embedding model every
+dense feature is off (rag/candidates.py dense_off).
 """
 
 from __future__ import annotations

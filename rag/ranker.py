@@ -39,7 +39,7 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "cov_primary", "counted_hit", "negated_hit", "q_overview", "q_who", "q_which", "proper_missed",
     "cov_ctx", "missed_ctx", "missed_known", "dense_tuned", "tuned_rank", "dense_off",
     # the score and the gap per kind of best candidate: the same score means more for a cell
-    # than for a prose figure, and a linear model needs the product to see it
+    # than for a prose figure (features from the linear model this one replaced; trees can use them too)
     "s1_figure", "gap12_figure", "s1_diff", "gap12_diff", "s1_sentence", "gap12_sentence",
 )
 RIVAL_DEPTH = 60  # candidates looked at (best first) to find the rivals of the best one
@@ -162,8 +162,6 @@ def load_ranker(directory: Path | None = None, embedding_id: str | None = None) 
     ``embedding_id``: the embedding model the questions are embedded with; dense features (and
     the question adapter) are used only when the ranker was trained on that model's vectors
     (None: the caller vouches for it)."""
-    import onnxruntime as ort  # ~0.2 s: only when answering
-
     def read(name: str) -> bytes:
         if directory is None:
             return resources.files(MODEL_PACKAGE).joinpath(name).read_bytes()
@@ -191,9 +189,14 @@ def load_ranker(directory: Path | None = None, embedding_id: str | None = None) 
     adapter = None
     if meta and dense:
         adapter = np.load(io.BytesIO(read(meta["file"])), allow_pickle=False).astype(np.float32)
+    return Ranker(onnx_session(onnx_bytes), card, adapter, dense, onnx_session(read(card["confidence"]["file"])))
+
+
+def onnx_session(model: bytes) -> Any:
+    """An onnxruntime session for a shipped model, as the engine runs it (CPU, one thread)."""
+    import onnxruntime as ort  # ~0.2 s: only when answering
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
-    conf_session = ort.InferenceSession(read(card["confidence"]["file"]), options, providers=["CPUExecutionProvider"])
-    return Ranker(session, card, adapter, dense, conf_session)
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
