@@ -44,15 +44,16 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                   f"{a['abstained_unanswerable']:.3f} of unanswerable, right when answered "
                   f"{a['right_when_answered']:.3f}.", ""]
     at = scores["dev_at_threshold"]
-    lines += [f"Confidence: abstain below {conf['threshold']:.2f} (numbers) or "
-              f"{conf.get('threshold_text', conf['threshold']):.2f} (sentences and passages), answer plainly from {conf['sure']:.2f} "
+    t = conf["thresholds"]
+    lines += [f"Confidence: abstain below {t['number']:.2f} (numbers), {t['sentence']:.2f} (sentences) or "
+              f"{t['passage']:.2f} (passages), answer plainly from {conf['sure']:.2f} "
               f"(ask back in between). At the abstention threshold on dev: answered {at['answered']:.3f} of "
               f"answerable, abstained on {at['abstained_unanswerable']:.3f} of unanswerable, right when answered "
               f"{at['right_when_answered']:.3f}. The thresholds are chosen on train (cross-validated confidence) and "
               "dev together:", "", "| threshold | answered | abstained (unanswerable) | right when answered | wrong answers |",
               "|---|---|---|---|---|"]
     shown = [c for c in conf.get("curve", conf["dev_curve"])
-             if round(c["threshold"] * 100) % 5 == 0 or c["threshold"] in (conf["threshold"], conf["sure"])]
+             if round(c["threshold"] * 100) % 5 == 0 or c["threshold"] in (t["number"], conf["sure"])]
     for c in shown:
         lines.append(f"| {c['threshold']:.2f} | {c['answered']:.3f} | {c['abstained_unanswerable']:.3f} | "
                      f"{c['right_when_answered']:.3f} | {c['wrong_answers']} |")

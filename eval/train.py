@@ -8,14 +8,14 @@
 2. Model families are compared by 5-fold cross-validation grouped by question (top-1 accuracy
    on answerable questions): logistic regression and gradient boosting (scikit-learn, pointwise)
    and LightGBM lambdarank (listwise). The best is fitted on all of train and exported to ONNX.
-3. The confidence model (logistic regression) is fitted on out-of-fold ranker scores of train:
-   "is the best candidate right?". Two thresholds are chosen on dev and the cross-validated
+3. The confidence model (small boosted trees) is fitted on out-of-fold ranker scores of train:
+   "is the best candidate right?". Its thresholds are chosen on dev and the cross-validated
    confidence of train together (dev alone has too few unanswerable questions for a stable
-   point): below ``threshold`` the engine abstains (the lowest threshold at which it abstains
-   on ABSTAIN_TARGET of the unanswerable questions: a tempting near-miss must not get a
-   number); from ``sure`` up it answers plainly (the lowest threshold where answers are right
-   at least SURE_PRECISION of the time); in between it answers, says it is unsure and offers
-   the runners-up as «Mente du …?». Ranker scores pass the year gate first (rag/ranker.py).
+   point; eval/thresholds.py): below its answer form's threshold the engine abstains (together
+   they abstain on ABSTAIN_TARGET of the unanswerable questions: a tempting near-miss must not
+   get a number); from ``sure`` up it answers plainly (the lowest threshold where answers are
+   right at least SURE_PRECISION of the time); in between it answers, says it is unsure and
+   offers the runners-up as «Mente du …?». Ranker scores pass the year gate first (rag/ranker.py).
 4. rag/model/ranker.onnx and rag/model/model.json (the model card) are written, and the card's
    figures into docs/MODEL.md (eval/model_card.py).
 
@@ -34,12 +34,13 @@ from typing import Any
 import numpy as np
 
 from eval.adapter import ADAPTER_PARAMS
+from eval.thresholds import at_thresholds, best_forms, choose_threshold, choose_thresholds, sure_threshold
 from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
 SPLIT_DIR = Path(__file__).resolve().parent / "splits"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "rag" / "model"
 DOCS_MODEL = Path(__file__).resolve().parent.parent / "docs" / "MODEL.md"
-LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15, colsample_bytree=0.7,
+LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=31, colsample_bytree=0.7,
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
 ONNX_GRAPH = "rapport_ranker"
@@ -50,9 +51,6 @@ CONF_PARAMS = dict(n_estimators=200, learning_rate=0.05, num_leaves=8, min_child
 CONF_FILE, CONF_GRAPH = "confidence.onnx", "rapport_confidence"
 ADAPTER_FILE = "adapter.npy"
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
-WRONG_COST = 1.0  # utility (shown on the card): right answer +1, wrong answer -WRONG_COST, abstention +1 if unanswerable
-ABSTAIN_TARGET = 0.9  # the thresholds abstain on at least this share of the unanswerable questions (train CV + dev)
-SURE_PRECISION = 0.95  # answers at or above the "sure" threshold are right this often (train CV + dev)
 
 
 @dataclass
@@ -195,66 +193,6 @@ def confidence_data(examples: Sequence[Example], scores: Sequence[np.ndarray]) -
     return np.asarray(rows), np.asarray(right), np.asarray(answerable)
 
 
-def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> tuple[float, list[dict[str, float]]]:
-    """The lowest threshold that abstains on ABSTAIN_TARGET of the unanswerable dev questions (the
-    one with the best utility when none does), and the whole curve for the model card."""
-    curve = []
-    best, best_u = 0.5, -1e9
-    for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
-        answered = p >= t
-        utility = (answered & right).sum() - WRONG_COST * (answered & ~right).sum() + (~answered & ~answerable).sum()
-        row = {"threshold": float(t), **_answered_figures(answered, right, answerable), "utility": float(utility)}
-        curve.append(row)
-        if utility > best_u:
-            best, best_u = float(t), float(utility)
-    reaching = [c["threshold"] for c in curve if c["abstained_unanswerable"] >= ABSTAIN_TARGET]
-    return (min(reaching) if reaching else best), curve
-
-
-def choose_thresholds(p: np.ndarray, right: np.ndarray, answerable: np.ndarray,
-                      text: np.ndarray) -> tuple[float, float]:
-    """(threshold for numbers, threshold for sentences and passages): of the pairs that abstain on
-    ABSTAIN_TARGET of the unanswerable questions, the one with the most right answers (then the
-    fewest wrong ones). A wrong passage, cited, costs less than a wrong number, and the two kinds of
-    answer are not equally sure at the same confidence, so one threshold does not fit both."""
-    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
-    single, _ = choose_threshold(p, right, answerable)
-    best = (-1, 0, single, single)
-    for t_num in grid:
-        for t_text in grid:
-            answered = np.where(text, p >= t_text, p >= t_num)
-            if (~answered[~answerable]).mean() < ABSTAIN_TARGET:
-                continue
-            key = (int((answered & right).sum()), -int((answered & ~right).sum()))
-            if key > best[:2]:
-                best = (*key, float(t_num), float(t_text))
-    return best[2], best[3]
-
-
-def _answered_figures(answered: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> dict[str, float]:
-    """Share of answerable questions answered, of unanswerable ones abstained on, of answers right,
-    and the number of wrong answers, for one choice of which questions get an answer."""
-    return {
-        "answered": float(answered[answerable].mean()) if answerable.any() else 0.0,
-        "abstained_unanswerable": float((~answered[~answerable]).mean()) if (~answerable).any() else 0.0,
-        "right_when_answered": float(right[answered & answerable].mean()) if (answered & answerable).any() else 0.0,
-        "wrong_answers": int((answered & ~right).sum()),
-    }
-
-
-def _text_best(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> np.ndarray:
-    """Is each question's best candidate a sentence or a passage?"""
-    from rag.ranker import answers_with_text
-
-    return np.asarray([answers_with_text(ex.X[int(np.argmax(s))]) for ex, s in zip(examples, scores, strict=True)])
-
-
-def _at(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, text: np.ndarray, t_num: float,
-        t_text: float) -> dict[str, float]:
-    answered = np.where(text, p >= t_text, p >= t_num)
-    return {"threshold": t_num, "threshold_text": t_text, **_answered_figures(answered, right, answerable)}
-
-
 def train(
     engine: Any,
     train_items: Sequence[Mapping[str, Any]],
@@ -329,18 +267,17 @@ def train(
     right, answerable = right[:n], answerable[:n]
     pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
     _, curve = choose_threshold(*pooled)
-    text_tr, text_dev = _text_best(tr, oof[family][:n]), _text_best(dv, dev_scores)
-    threshold, threshold_text = choose_thresholds(*pooled, np.concatenate([text_tr, text_dev]))
+    forms_dev = best_forms(dv, dev_scores)
+    thresholds = choose_thresholds(*pooled, np.concatenate([best_forms(tr, oof[family][:n]), forms_dev]))
     _, dev_curve = choose_threshold(p_dev, right_d, answerable_d)
-    at = _at(p_dev, right_d, answerable_d, text_dev, threshold, threshold_text)
-    at_off: dict[str, float] = {}
+    at = at_thresholds(p_dev, right_d, answerable_d, forms_dev, thresholds)
+    at_off: dict[str, Any] = {}
     if off:
         Ao, right_o, answerable_o = confidence_data(dv_off, dev_scores_off)
-        at_off = _at(conf_p(Ao), right_o, answerable_o,
-                     _text_best(dv_off, dev_scores_off), threshold, threshold_text)
-    sure = next((c["threshold"] for c in curve if c["threshold"] >= threshold
-                 and c["right_when_answered"] >= SURE_PRECISION), 0.95)
-    echo(f"  confidence threshold {threshold:.2f}, {threshold_text:.2f} for sentences and passages (train CV + dev); on dev: answered {at['answered']:.3f}, abstained on "
+        at_off = at_thresholds(conf_p(Ao), right_o, answerable_o, best_forms(dv_off, dev_scores_off), thresholds)
+    sure = sure_threshold(curve, thresholds["number"])
+    echo("  confidence thresholds " + ", ".join(f"{k} {v:.2f}" for k, v in thresholds.items())
+         + f" (train CV + dev); on dev: answered {at['answered']:.3f}, abstained on "
          f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}; "
          f"answers plainly from {sure:.2f}")
 
@@ -363,8 +300,7 @@ def train(
             "family": "lgbm_classifier",
             "params": CONF_PARAMS,
             "feature_importance": _importance(conf.booster_, CONFIDENCE_FEATURES),
-            "threshold": threshold,
-            "threshold_text": threshold_text,
+            "thresholds": thresholds,
             "sure": sure,
             "curve": curve,
             "dev_curve": dev_curve,

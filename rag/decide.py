@@ -18,7 +18,7 @@ from rag.candidates import candidate_sentences, candidate_text, candidate_value
 from rag.corpus import Corpus
 from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
-from rag.ranker import RIVAL_DEPTH, answers_with_text, confidence_row
+from rag.ranker import RIVAL_DEPTH, answer_form, confidence_row
 
 MAX_ALTERNATIVES = 3
 ALT_WINDOW = 1.0  # runners-up within this many ranker points of the best are alternatives
@@ -115,8 +115,7 @@ def decide(engine: Engine, scored: Scored) -> Decision:
     if engine.ranker is not None:
         row = confidence_row(scored.cands.X, scored.scores, rivals, values, sentences)
         confidence = engine.ranker.confidence(row)
-        text = answers_with_text(scored.cands.X[best])
-        threshold = engine.ranker.threshold_text if text else engine.ranker.threshold
+        threshold = engine.ranker.thresholds[answer_form(scored.cands.X[best])]
         if confidence < threshold:
             # no answer; when the nearest candidates are at least half-way plausible, they are
             # offered as precise questions the user can pick («Mente du …?»)

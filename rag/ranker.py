@@ -5,8 +5,8 @@
 * the confidence model: small boosted trees (LightGBM, ONNX as well) over what the ranker's
   top candidates look like (the best one against its rivals: the next ones that would give another answer),
   giving the probability that the best candidate is right; the engine abstains below a
-  threshold (a lower one when the answer is a sentence or a passage) chosen on dev and
-  cross-validated train together (eval/train.py).
+  threshold, one per answer form (a number, a sentence, a passage), chosen on dev and
+  cross-validated train together (eval/thresholds.py).
 
 `model.json` is the model card in machine form: feature-set version and names, the
 confidence model's file (confidence.onnx) and thresholds, the data it was trained on and its scores. Beside them
@@ -46,11 +46,15 @@ RIVAL_DEPTH = 60  # candidates looked at (best first) to find the rivals of the 
 
 
 def agrees(best: tuple[float | None, int], other: tuple[float | None, int]) -> bool:
-    """Would answering with `other` give the best candidate's answer: the same number (sign aside),
-    or the same sentence (a prose figure and the sentence that prints it)? (value, sentence id or -1)"""
+    """Would answering with `other` give the best candidate's answer: the same number (sign aside)
+    at the precision the coarser of the two is printed with (a whole number such as «679 mill.» in
+    prose is the table's «-679,4» rounded), or the same sentence (a prose figure and the sentence
+    that prints it)? (value, sentence id or -1)"""
     (vb, sb), (vo, so) = best, other
-    if vb is not None and vo is not None and abs(abs(vb) - abs(vo)) < 0.051:
-        return True
+    if vb is not None and vo is not None:
+        tolerance = 0.5 if float(vb).is_integer() or float(vo).is_integer() else 0.051
+        if abs(abs(vb) - abs(vo)) < tolerance:
+            return True
     return sb >= 0 and sb == so
 
 
@@ -72,10 +76,18 @@ def year_gate(X: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.where(cannot, scores - YEAR_GATE, scores).astype(np.float32)
 
 
-def answers_with_text(x: np.ndarray) -> bool:
-    """Does this candidate (its feature row) answer with a sentence or a passage, not a number?
-    Such answers have their own abstention threshold."""
-    return bool(x[F["k_sentence"]] or x[F["k_lead"]])
+ANSWER_FORMS = ("number", "sentence", "passage")
+
+
+def answer_form(x: np.ndarray) -> str:
+    """What answering with this candidate (its feature row) gives: a number (a cell, a printed
+    figure, a computed difference), a sentence, or a passage (a chapter's lead). Each form has its
+    own abstention threshold."""
+    if x[F["k_lead"]]:
+        return "passage"
+    if x[F["k_sentence"]]:
+        return "sentence"
+    return "number"
 
 
 class ModelError(RuntimeError):
@@ -130,14 +142,9 @@ class Ranker:
         return qvec, adapt(qvec, self.adapter)
 
     @property
-    def threshold(self) -> float:
-        return float(self.card["confidence"]["threshold"])
-
-    @property
-    def threshold_text(self) -> float:
-        """The abstention threshold when the best candidate is a sentence or a passage (no number)."""
-        c = self.card["confidence"]
-        return float(c.get("threshold_text", c["threshold"]))
+    def thresholds(self) -> dict[str, float]:
+        """The abstention threshold of each answer form (ANSWER_FORMS)."""
+        return {form: float(t) for form, t in self.card["confidence"]["thresholds"].items()}
 
     @property
     def sure(self) -> float:
@@ -178,8 +185,10 @@ def load_ranker(directory: Path | None = None, embedding_id: str | None = None) 
             f"The shipped model was trained on feature set {card.get('feature_set_version')!r}, this code computes "
             f"{FEATURE_SET_VERSION!r}{differ}: retrain with `rapport train`."
         )
-    if tuple(card["confidence"]["features"]) != CONFIDENCE_FEATURES or "file" not in card["confidence"]:
-        raise ModelError("The shipped confidence model uses other features: retrain with `rapport train`.")
+    conf = card["confidence"]
+    if (tuple(conf["features"]) != CONFIDENCE_FEATURES or "file" not in conf
+            or set(conf.get("thresholds") or ()) != set(ANSWER_FORMS)):
+        raise ModelError("The shipped confidence model uses other features or thresholds: retrain with `rapport train`.")
     trained_for = card.get("embedding")
     dense = embedding_id is None or trained_for is None or embedding_id == trained_for
     if not dense:

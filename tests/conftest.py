@@ -75,11 +75,13 @@ def chroma_prefix() -> str:
 
 @pytest.fixture
 def changed_source(tmp_path: Path) -> Path:
-    """The bundled report with one number changed: another source hash, so another index."""
+    """The bundled report with one figure changed wherever it is printed (the net operating result:
+    its cells and its rounding in the prose, so the report does not contradict itself): another
+    source hash, so another index."""
     text = bundled_report_path().read_text(encoding="utf-8")
-    assert "-679,4" in text
+    assert "-679,4" in text and "679 mill" in text
     path = tmp_path / "endret.txt"
-    path.write_text(text.replace("-679,4", "-702,3"), encoding="utf-8")
+    path.write_text(text.replace("679,4", "702,3").replace("679 mill", "702 mill"), encoding="utf-8")
     return path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,8 +27,7 @@ class FakeRanker:
     before prose, accounts before budgets. Confidence: fixed by the test."""
 
     confidence_value: float = 0.9
-    threshold: float = 0.5
-    threshold_text: float = 0.5
+    thresholds: dict[str, float] = field(default_factory=lambda: {"number": 0.5, "sentence": 0.5, "passage": 0.5})
     sure: float = 0.8
 
     def predict(self, X: np.ndarray) -> np.ndarray:

@@ -112,3 +112,38 @@ def test_kinds_of_answers(engine: Engine) -> None:
     scored = engine.score("Hvor mange innbyggere hadde kommunen?")
     kinds = {int(k) for k in scored.cands.kind}
     assert {CELL, FIGURE} <= kinds
+
+
+@pytest.mark.parametrize("kind", ["k_cell", "k_sentence", "k_lead"])
+def test_the_threshold_is_the_one_of_the_best_candidates_answer_form(engine: Engine, kind: str) -> None:
+    from rag.layout import F
+    from rag.ranker import ANSWER_FORMS, answer_form
+
+    class Prefers(FakeRanker):  # puts candidates of one kind first
+        def predict(self, X):  # type: ignore[no-untyped-def]
+            return super().predict(X) + 10 * X[:, F[kind]]
+
+    engine.ranker = Prefers(confidence_value=0.6)
+    scored = engine.score("Hvor mange barnehageplasser var det i 2019?")
+    form = answer_form(scored.cands.X[int(scored.order[0])])
+    assert form == {"k_cell": "number", "k_sentence": "sentence", "k_lead": "passage"}[kind]
+    # only the best candidate's own form is below the confidence: it answers
+    engine.ranker.thresholds = {f: (0.5 if f == form else 0.9) for f in ANSWER_FORMS}
+    assert not decide(engine, scored).abstain
+    # only the other forms are: it abstains
+    engine.ranker.thresholds = {f: (0.9 if f == form else 0.5) for f in ANSWER_FORMS}
+    decision = decide(engine, scored)
+    assert decision.abstain and decision.reason == "low_confidence"
+
+
+def test_answer_forms_follow_the_candidate_kind() -> None:
+    import numpy as np
+
+    from rag.layout import FEATURES, F
+    from rag.ranker import answer_form
+
+    for kind, form in (("k_cell", "number"), ("k_figure", "number"), ("k_diff", "number"),
+                       ("k_sentence", "sentence"), ("k_lead", "passage")):
+        x = np.zeros(len(FEATURES), np.float32)
+        x[F[kind]] = 1
+        assert answer_form(x) == form

@@ -82,7 +82,9 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
 
 def test_the_shipped_model_matches_this_code() -> None:
     ranker = load_ranker()
-    assert 0 < ranker.threshold <= ranker.sure <= 1
+    assert set(ranker.thresholds) == {"number", "sentence", "passage"}
+    assert 0 < ranker.thresholds["number"] <= ranker.sure <= 1
+    assert all(0 < t < 1 for t in ranker.thresholds.values())
     assert ranker.card["data"]["train"]["questions"] > 1000
 
 
@@ -105,11 +107,12 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     got = top1(examples, scores)
     assert got["all"] == pytest.approx(ranker.card["scores"]["dev_top1"]["all"], abs=0.005)
     # and the shipped confidence model gives the card's dev figures at its thresholds
-    from eval.train import _at, _text_best, confidence_data
+    from eval.thresholds import at_thresholds, best_forms
+    from eval.train import confidence_data
 
     A, right, answerable = confidence_data(examples, scores)
     p = np.asarray([ranker.confidence(row) for row in A])
-    at = _at(p, right, answerable, _text_best(examples, scores), ranker.threshold, ranker.threshold_text)
+    at = at_thresholds(p, right, answerable, best_forms(examples, scores), ranker.thresholds)
     card = ranker.card["scores"]["dev_at_threshold"]
     assert at["answered"] == pytest.approx(card["answered"], abs=0.011)
     assert abs(at["wrong_answers"] - card["wrong_answers"]) <= 2
@@ -117,7 +120,7 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
 
 def test_the_abstention_threshold_is_the_lowest_that_abstains_on_enough_unanswerable() -> None:
     pytest.importorskip("sklearn")
-    from eval.train import ABSTAIN_TARGET, choose_threshold
+    from eval.thresholds import ABSTAIN_TARGET, choose_threshold
 
     # ten unanswerable questions with confidences 0.02 .. 0.92, and answerable ones that are all right
     p_unans = np.linspace(0.02, 0.92, 10)
@@ -139,6 +142,9 @@ def test_a_figure_and_its_own_sentence_are_no_rivals_but_another_number_is() -> 
 
     assert agrees((7.02, 3), (None, 3)) and agrees((-679.4, -1), (679.4, 8)) and agrees((5.0, -1), (5.04, -1))
     assert not agrees((7.02, 3), (7.2, 4)) and not agrees((None, -1), (None, -1)) and not agrees((1.0, -1), (None, 2))
+    # a whole number agrees with a figure it is the rounding of, but not with its neighbours
+    assert agrees((-679.4, -1), (679.0, 8)) and agrees((679.0, 8), (-679.4, -1)) and agrees((5.9, -1), (6.0, 2))
+    assert not agrees((679.0, -1), (680.0, -1)) and not agrees((12.0, -1), (12.6, -1))
     names = list(CONFIDENCE_FEATURES)
     X = np.zeros((4, len(F)), np.float32)
     X[0, F["k_figure"]] = 1
@@ -159,19 +165,23 @@ def test_a_figure_and_its_own_sentence_are_no_rivals_but_another_number_is() -> 
     assert RIVAL_DEPTH >= 5
 
 
-def test_numbers_and_passages_get_their_own_thresholds() -> None:
-    from eval.train import ABSTAIN_TARGET, choose_thresholds
+def test_numbers_sentences_and_passages_get_their_own_thresholds() -> None:
+    from eval.thresholds import ABSTAIN_TARGET, choose_thresholds
 
-    # unanswerable questions answered with a number at 0.30 .. 0.75; passages that are right at
-    # 0.40 and one unanswerable passage at 0.10: a passage threshold below the numbers' one wins
+    # unanswerable questions answered with a number at 0.30 .. 0.75 and one with a passage at 0.10;
+    # right sentences at 0.50 and right passages at 0.25: each form gets a threshold of its own
     p_unans = np.concatenate([np.linspace(0.30, 0.75, 9), [0.10]])
-    text_unans = np.asarray([False] * 9 + [True])
-    p = np.concatenate([p_unans, np.full(20, 0.9), np.full(10, 0.4)])
-    text = np.concatenate([text_unans, np.zeros(20, bool), np.ones(10, bool)])
-    right = np.concatenate([np.zeros(10, bool), np.ones(30, bool)])
+    forms_unans = ["number"] * 9 + ["passage"]
+    p = np.concatenate([p_unans, np.full(20, 0.9), np.full(10, 0.5), np.full(5, 0.25)])
+    forms = np.asarray(forms_unans + ["number"] * 20 + ["sentence"] * 10 + ["passage"] * 5)
+    right = np.concatenate([np.zeros(10, bool), np.ones(35, bool)])
     answerable = right.copy()
-    t_num, t_text = choose_thresholds(p, right, answerable, text)
-    answered = np.where(text, p >= t_text, p >= t_num)
+    t = choose_thresholds(p, right, answerable, forms)
+    answered = p >= np.asarray([t[f] for f in forms])
     assert (~answered[~answerable]).mean() >= ABSTAIN_TARGET
     assert answered[answerable].all()  # every right answer kept
-    assert t_text <= 0.4 < t_num and t_text > 0.10
+    assert t["passage"] <= 0.25 < t["number"] and t["passage"] > 0.10
+    assert t["sentence"] <= 0.5
+    # no combination reaches the target: every form falls back to the single threshold
+    none = choose_thresholds(np.full(4, 0.99), np.zeros(4, bool), np.zeros(4, bool), np.asarray(["number"] * 4))
+    assert len(set(none.values())) == 1
