@@ -46,6 +46,7 @@ EXTRA_STOPWORDS_NO = _wordset(
     brukte betalte utgjorde utgjør penger utgangen slutten kommunen kommunens kommune
     samlede totale ifølge flere færre fler mer høyere lavere sammenlignet sammenliknet nye ny nytt
     under blant gjennom innen løpet ganger gang times midler midlene
+    fjor ifjor
     """
 )
 STOPWORDS_EN = _wordset(
