@@ -361,7 +361,11 @@ def serve(host: str | None, port: int | None, queue_size: int | None, data_dir: 
     from ui.memory import reexec_with_malloc_arenas
 
     reexec_with_malloc_arenas()  # flat memory under load: glibc reads MALLOC_ARENA_MAX only at start
-    from ui.app import serve as serve_app
+    from ui.startup import skip_gradio_stub_files, startup_gc
+
+    skip_gradio_stub_files()  # ~1 s of `import gradio` goes to rewriting type stubs nothing reads
+    with startup_gc():
+        from ui.app import serve as serve_app
 
     if queue_size is not None and queue_size < 1:
         raise UserError("--queue-size must be at least 1.")

@@ -339,6 +339,9 @@ def serving_url(settings: Any) -> str:
 
 def serve(settings: Any, echo: Callable[[str], Any] = print) -> None:
     """`rapport serve`: `prepare`, then launch (blocks until Ctrl+C)."""
-    demo = prepare(settings, echo)
+    from ui.startup import startup_gc
+
+    with startup_gc():
+        demo = prepare(settings, echo)
     echo(f"Serving on {serving_url(settings)} (Ctrl+C to stop)" + (" with login" if auth_pair(settings) else ""))
     launch(demo, settings, quiet=True)
