@@ -215,6 +215,30 @@ def test_raw_json_never_carries_urls_credentials_or_paths(ui: RapportUI, service
     assert data["answer"] == answer.answer and data["citations"][0]["quote"] == answer.citations[0].quote
 
 
+@pytest.mark.parametrize(("question", "lang", "start"), [
+    ("Hvor mye brukte kommunen på barnevern?", "no", "Chatten er ikke klar"),
+    ("How much did the municipality spend on child welfare?", "en", "The chat is not ready"),
+])
+def test_api_says_not_ready_in_the_questions_language(question: str, lang: str, start: str) -> None:
+    from ui import api
+
+    data = api.answer_json(None, question)
+    assert data["abstained"] is True and data["lang"] == lang and data["answer"].startswith(start)
+
+
+@pytest.mark.parametrize(("question", "lang", "start"), [
+    ("Hva var boom-effekten i 2020?", "no", "Beklager"),
+    ("What was the boom in 2020?", "en", "Sorry"),
+])
+def test_api_failure_is_a_message_in_the_questions_language(service: FakeService, question: str, lang: str,
+                                                             start: str) -> None:
+    from ui import api
+
+    data = api.answer_json(service, question)
+    assert data["lang"] == lang and data["error"].startswith(start) and data["citations"] == []
+    assert "secret" not in data["answer"] and "/etc/passwd" not in data["answer"]
+
+
 # ---------------------------------------------------------------- busy
 
 

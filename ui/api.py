@@ -64,12 +64,17 @@ def error_json(question: object, message: str, settings: Any = None, lang: str =
     }
 
 
-def busy_json(question: object, settings: Any = None) -> dict[str, Any]:
-    """The reply when the queue is full: the engine's «busy» sentence in the question's language."""
+def _lang(question: str) -> str:
+    """The question's language ("no" for an empty one), as the engine would answer in it."""
     from rag.text import detect_language
 
+    return detect_language(question[:MAX_QUESTION_CHARS]) if question else "no"
+
+
+def busy_json(question: object, settings: Any = None) -> dict[str, Any]:
+    """The reply when the queue is full: the engine's «busy» sentence in the question's language."""
     q = question if isinstance(question, str) else ""
-    lang = detect_language(q[:MAX_QUESTION_CHARS]) if q else "no"
+    lang = _lang(q)
     out = error_json(q, engine_t(lang, "busy"), settings, lang)
     out["busy"] = True
     return out
@@ -80,14 +85,15 @@ def answer_json(holder: Any, question: object, settings: Any = None) -> dict[str
     if not isinstance(question, str):
         return error_json(question, engine_t("en", "binary"), settings)
     service = getattr(holder, "service", holder)
+    lang = _lang(question)  # messages in the question's language, as answers are
     if service is None:
-        return error_json(question, t("not_ready", "en"), settings)
+        return error_json(question, t("not_ready", lang), settings, lang)
     try:
         answer = service.ask(question)
     except Exception as exc:
         log.exception("answering %r failed: %s", question[:200], type(exc).__name__)
-        return error_json(question, t("error_service", "en"), settings)
+        return error_json(question, t("error_service", lang), settings, lang)
     if not isinstance(answer, Answer):
         log.error("the service returned %s, not an Answer", type(answer).__name__)
-        return error_json(question, t("error_service", "en"), settings)
+        return error_json(question, t("error_service", lang), settings, lang)
     return public_json(answer.to_json(), settings)
