@@ -18,6 +18,7 @@ from rag.candidates import candidate_sentences, candidate_text, candidate_value
 from rag.corpus import Corpus
 from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
+from rag.overview import opening_lead, wants_chapter, wants_report_overview
 from rag.ranker import RIVAL_DEPTH, answer_form, confidence_row
 
 MAX_ALTERNATIVES = 3
@@ -27,7 +28,9 @@ ALT_WINDOW = 1.0  # runners-up within this many ranker points of the best are al
 @dataclass
 class Decision:
     abstain: bool
-    reason: str | None = None  # other_municipality | year | nothing_asked | low_confidence
+    # abstaining: other_municipality | year | nothing_asked | low_confidence; answering by rule:
+    # report_overview | chapter_overview (rag/overview.py)
+    reason: str | None = None
     detail: str | None = None
     best: int | None = None  # candidate index (also for an abstention: the nearest thing)
     confidence: float | None = None
@@ -105,6 +108,9 @@ def decide(engine: Engine, scored: Scored) -> Decision:
         if missing and len(missing) == len(a.years):
             named = [str(y) for y in missing if str(y) in a.text]
             return Decision(True, "year", ", ".join(named) or None)
+    overview = _overview(engine, scored)
+    if overview is not None:
+        return overview
     if not scored.q.terms or (a.injection and all(wt.term.light for wt in scored.q.terms)):
         return Decision(True, "nothing_asked")
     best = int(order[0])
@@ -124,6 +130,22 @@ def decide(engine: Engine, scored: Scored) -> Decision:
     sure = getattr(engine.ranker, "sure", 1.0)
     alternatives = distinct_candidates(engine, scored, best) if confidence is None or confidence < sure else []
     return Decision(False, None, None, best, confidence, alternatives)
+
+
+def _overview(engine: Engine, scored: Scored) -> Decision | None:
+    """A request for the whole report or a whole numbered chapter of the report the best candidate
+    is from: answered with its opening lead passage (rag/overview.py), not ranked."""
+    corpus, terms = engine.corpus, scored.q.terms
+    home = report_of(engine, scored, int(scored.order[0]))
+    chapter = wants_chapter(scored.analysis, terms)
+    if chapter is not None:
+        lead, reason = opening_lead(corpus, home, chapter), "chapter_overview"
+    elif wants_report_overview(scored.analysis, terms, corpus.reports[home]):
+        lead, reason = opening_lead(corpus, home), "report_overview"
+    else:
+        return None
+    hit = np.flatnonzero((scored.cands.kind == LEAD) & (scored.cands.ref == lead)) if lead is not None else []
+    return Decision(False, reason, None, int(hit[0])) if len(hit) else None
 
 
 def distinct_candidates(engine: Engine, scored: Scored, answered: int | None, *, limit: int = MAX_ALTERNATIVES,

@@ -26,7 +26,7 @@ _WHO = re.compile(r"^\s*(hvem|who)\b", re.I)
 _WHICH = re.compile(r"\b(hvilke[nt]?|which|hva heter|what is the name|what kind|hva slags|hva het)\b", re.I)
 _WHEN = re.compile(r"^\s*(når|when)\b|\b(hvilket år|what year|which year)\b", re.I)
 _WHERE = re.compile(r"^\s*(hvor(?!\s+(mye|mange|stor\w*|høy\w*|lav\w*|lenge|langt?|ofte|mange))|where)\b", re.I)
-_OVERVIEW = re.compile(
+OVERVIEW_Q = re.compile(
     r"\b(oppsummer\w*|sammendrag|kort fortalt|hvordan gikk det|hvordan har det gått|hva handler|hva står det om|"
     r"hva sier rapporten om|fortell (meg )?om|hovedpunkt\w*|overview|summar\w*|in short|briefly|"
     r"what does the report say|how did .{0,40}\bgo\b|how has .{0,40}\bgone\b|what is .{0,30}\babout|tell me about)\b",
@@ -133,7 +133,7 @@ def question_row(q: QuestionContext) -> np.ndarray:
     v[F["q_which"]] = bool(_WHICH.search(text))
     v[F["q_when"]] = bool(_WHEN.search(text))
     v[F["q_where"]] = bool(_WHERE.search(text))
-    v[F["q_overview"]] = bool(_OVERVIEW.search(text))
+    v[F["q_overview"]] = bool(OVERVIEW_Q.search(text))
     v[F["q_cmp_budget"]] = a.compare == "budget"
     v[F["q_cmp_change"]] = a.compare == "change"
     v[F["q_cmp_than"]] = a.compare == "than"

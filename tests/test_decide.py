@@ -147,3 +147,50 @@ def test_answer_forms_follow_the_candidate_kind() -> None:
         x = np.zeros(len(FEATURES), np.float32)
         x[F[kind]] = 1
         assert answer_form(x) == form
+
+
+# ---------------------------------------------------------------- the whole report, a whole chapter
+
+
+@pytest.mark.parametrize(("question", "lang"), [
+    ("Hva handler rapporten om?", "no"),
+    ("Hvordan gikk det i 2020?", "no"),
+    ("Gi meg et sammendrag av årsrapporten", "no"),
+    ("What is the report about?", "en"),
+    ("Give me an overview of the annual report", "en"),
+])
+def test_a_question_about_the_whole_report_gets_its_chapters_and_its_opening(engine: Engine, question: str,
+                                                                           lang: str) -> None:
+    engine.ranker.confidence_value = 0.01  # not the ranker's call: nothing in the question to rank
+    decision, a = _answer(engine, question)
+    assert not decision.abstain and decision.reason == "report_overview" and a.kind == "lead"
+    first = engine.corpus.leads[0]
+    (c,) = a.citations
+    assert (c.chapter, tuple(c.lines)) == (first.chapter.display, first.lines)
+    assert "01 INNLEDNING, 02 ØKONOMI, 03 OPPVEKST, 04 MEDARBEIDERE" in a.answer
+    assert first.text[:40] in a.answer and a.lang == lang and a.value is None
+
+
+def test_a_numbered_chapter_asked_for_gets_that_chapters_lead(engine: Engine) -> None:
+    engine.ranker.confidence_value = 0.01
+    decision, a = _answer(engine, "Oppsummer kapittel 2")
+    lead = next(le for le in engine.corpus.leads if le.chapter.number == 2)
+    assert decision.reason == "chapter_overview" and not a.abstained
+    assert a.citations[0].chapter == "02 ØKONOMI" and tuple(a.citations[0].lines) == lead.lines
+    assert "01 INNLEDNING" not in a.answer  # a chapter's lead, not the report's chapter list
+    decision, _ = _answer(engine, "Summarise chapter 4")
+    assert decision.reason == "chapter_overview"
+
+
+@pytest.mark.parametrize("question", [
+    "Hvordan gikk det med sykefraværet i 2020?",  # names a topic: ranked as usual
+    "Tell me about the kindergarten places",
+    "Hvordan gikk det i 2017?",  # another year than the report's own
+    "Oppsummer kapittel 9",  # no such chapter
+    "Hvor mange elever er nevnt i kapittel 3?",  # asks for a figure in the chapter
+    "Hva handler barnehageplassene om?",
+])
+def test_questions_that_name_more_than_the_report_are_not_answered_with_its_opening(engine: Engine,
+                                                                                    question: str) -> None:
+    decision, _ = _answer(engine, question)
+    assert decision.reason not in ("report_overview", "chapter_overview")
