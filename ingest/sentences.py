@@ -11,6 +11,8 @@ from ingest.text import clean_text
 
 # a piece that ends in an initial ("Geir B.") was cut inside a name: join it with the next
 _INITIAL_END = re.compile(r"(?:^|\s)(?:[A-ZÆØÅ]|[A-ZÆØÅ][a-zæøå]?\.[A-ZÆØÅ])\.$")
+# a piece that is only a list item's number or letter ("2.", "b)", "iv."): the item's first words
+_ENUMERATOR = re.compile(r"(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})[.)]")
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,11 @@ class Sentence:
 
 
 def sentence_texts(text: str) -> list[str]:
-    """The parser's sentence split, with pieces cut after an initial joined again."""
+    """The parser's sentence split, with pieces cut after an initial or a list item's number
+    joined again."""
     out: list[str] = []
     for piece in split_sentences(text):
-        if out and _INITIAL_END.search(out[-1]):
+        if out and (_INITIAL_END.search(out[-1]) or _ENUMERATOR.fullmatch(out[-1])):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)

@@ -27,13 +27,18 @@ log = logging.getLogger(__name__)
 _RAG = Path(__file__).resolve().parent
 
 
+def code_files() -> list[Path]:
+    """The files whose contents decide what a prepared engine holds."""
+    files = sorted(p for p in _RAG.rglob("*") if p.suffix in {".py", ".json", ".txt"} and p.is_file())
+    return files + sorted((_RAG.parent / "ingest").glob("*.py"))
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """A hash of the answer engine's code and data files (rag/ and the parsed-report records)."""
+    """A hash of the answer engine's code and data files: rag/, and ingest/ (the parsed-report
+    records, and the sentence split, caption topics and number reading the engine is built with)."""
     h = hashlib.sha256()
-    files = sorted(p for p in _RAG.rglob("*") if p.suffix in {".py", ".json", ".txt"} and p.is_file())
-    files.append(_RAG.parent / "ingest" / "records.py")
-    for p in files:
+    for p in code_files():
         h.update(p.relative_to(_RAG.parent).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
@@ -95,4 +100,4 @@ class EngineCache:
             log.info("engine cache in %s not writable (%s); answering without it", self.root, exc)
 
 
-__all__ = ["EngineCache", "code_version"]
+__all__ = ["EngineCache", "code_files", "code_version"]

@@ -3,6 +3,7 @@ reports (rag/library.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -192,3 +193,19 @@ def test_an_answer_from_one_of_several_reports_names_it_and_its_alternatives_rou
     for i in picked:
         q = alternative_question(old, scored, i, "no")
         assert [lib.keys[j].id for j in route(lib.keys, q)] == ["eksempel-2020"], q
+
+
+def test_the_engine_cache_key_covers_every_ingest_module_the_engine_is_built_with() -> None:
+    """A prepared engine holds the sentence split, caption topics and numbers of ingest/ modules:
+    a change to any of them must miss the cache, not serve an engine built by the old code."""
+    import re
+
+    from rag.engine_cache import code_files
+
+    root = Path(__file__).resolve().parent.parent
+    used = set()
+    for py in (root / "rag").glob("*.py"):
+        used |= set(re.findall(r"^\s*from ingest\.(\w+) import", py.read_text(encoding="utf-8"), re.M))
+    covered = {p.stem for p in code_files() if p.parent.name == "ingest"}
+    assert {"sentences", "embedded", "numbers", "records"} <= used
+    assert used <= covered, used - covered
