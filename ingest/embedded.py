@@ -16,7 +16,7 @@ from ingest.records import Report, Table
 from ingest.sentences import passage_sentences
 
 UnitKind = Literal["row", "column", "sentence"]
-UNITS_VERSION = "1"  # bump when unit texts change (the index must then be rebuilt)
+UNITS_VERSION = "2"  # bump when unit texts change (the index must then be rebuilt): 2 = list items whole
 
 
 @dataclass(frozen=True)

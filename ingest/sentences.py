@@ -1,4 +1,7 @@
-"""Sentences of a passage with their source lines: the prose unit the answer engine scores."""
+"""Sentences of a passage with their source lines: the prose unit the answer engine scores.
+
+The index embeds these sentences (ingest/embedded.py): a change to the split must bump
+UNITS_VERSION there, so that existing indexes are rebuilt."""
 
 from __future__ import annotations
 
