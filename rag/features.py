@@ -19,6 +19,7 @@ from rag.corpus import Corpus
 from rag.figures import COUNT, FTE, MONEY, PER_CAPITA, PERCENT
 from rag.layout import FEATURES, F
 from rag.match import Credits, WeightedTerm, coverage, question_stem_set
+from rag.overview import OVERVIEW_Q
 from rag.query import QueryAnalysis
 from rag.statics import statics
 
@@ -26,12 +27,6 @@ _WHO = re.compile(r"^\s*(hvem|who)\b", re.I)
 _WHICH = re.compile(r"\b(hvilke[nt]?|which|hva heter|what is the name|what kind|hva slags|hva het)\b", re.I)
 _WHEN = re.compile(r"^\s*(når|when)\b|\b(hvilket år|what year|which year)\b", re.I)
 _WHERE = re.compile(r"^\s*(hvor(?!\s+(mye|mange|stor\w*|høy\w*|lav\w*|lenge|langt?|ofte|mange))|where)\b", re.I)
-OVERVIEW_Q = re.compile(
-    r"\b(oppsummer\w*|sammendrag|kort fortalt|hvordan gikk det|hvordan har det gått|hva handler|hva står det om|"
-    r"hva sier rapporten om|fortell (meg )?om|hovedpunkt\w*|overview|summar\w*|in short|briefly|"
-    r"what does the report say|how did .{0,40}\bgo\b|how has .{0,40}\bgone\b|what is .{0,30}\babout|tell me about)\b",
-    re.I,
-)
 _TOTAL_Q = re.compile(r"\b(totalt?|samlet|samlede|i alt|til sammen|total|overall|altogether|in total|alle)\b", re.I)
 _UNIT_Q = (
     (PER_CAPITA, re.compile(r"\b(per|pr\.?)\s+(innbygger|capita|inhabitant|resident|elev|pupil)", re.I)),

@@ -16,10 +16,16 @@ from collections.abc import Sequence
 
 from ingest.records import Report
 from rag.corpus import Corpus
-from rag.features import OVERVIEW_Q
 from rag.match import WeightedTerm
 from rag.query import QueryAnalysis
 
+# a request for an overview (also the ranker's q_overview feature, rag/features.py)
+OVERVIEW_Q = re.compile(
+    r"\b(oppsummer\w*|sammendrag|kort fortalt|hvordan gikk det|hvordan har det gått|hva handler|hva står det om|"
+    r"hva sier rapporten om|fortell (meg )?om|hovedpunkt\w*|overview|summar\w*|in short|briefly|"
+    r"what does the report say|how did .{0,40}\bgo\b|how has .{0,40}\bgone\b|what is .{0,30}\babout|tell me about)\b",
+    re.I,
+)
 _CHAPTER = re.compile(r"\b(?:kapittel|kapitlet|kapitel|kap\.?|chapter|ch\.)\s*(\d{1,2})\b", re.I)
 # the words a request for an overview is made of (besides stopwords: «rapporten», «report» ...)
 _REQUEST_WORD = re.compile(
@@ -78,4 +84,4 @@ def chapter_list(report: Report) -> str:
     return ", ".join(c.display for c in report.chapters if c.number is not None and c.title)
 
 
-__all__ = ["asked_chapter", "chapter_list", "opening_lead", "wants_chapter", "wants_report_overview"]
+__all__ = ["OVERVIEW_Q", "asked_chapter", "chapter_list", "opening_lead", "wants_chapter", "wants_report_overview"]
