@@ -14,7 +14,7 @@ from ingest.numbers import format_no_number
 from ingest.records import Report, Table
 from rag.candidates import candidate_value
 from rag.corpus import Corpus
-from rag.decide import Decision
+from rag.decide import Decision, report_of
 from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, SENTENCE
 from rag.messages import t
@@ -290,7 +290,7 @@ def write_answer(engine: Engine, scored: Scored, decision: Decision, question: s
         kind = ("cell", "figure", "sentence", "lead", "diff")[kind_code]
         answer, abstained = w.text, False
         if decision.reason == "report_overview":  # the whole report: its chapters, then its opening
-            report = engine.corpus.reports[engine.corpus.leads[int(scored.cands.ref[decision.best])].report]
+            report = engine.corpus.reports[report_of(engine, scored, decision.best)]
             chapters = chapter_list(report)
             if chapters:
                 title = _title(report) or t(lang, "the_report")
