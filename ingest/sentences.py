@@ -14,7 +14,7 @@ from ingest.text import clean_text
 
 # a piece that ends in an initial ("Geir B.") was cut inside a name: join it with the next
 _INITIAL_END = re.compile(r"(?:^|\s)(?:[A-ZÆØÅ]|[A-ZÆØÅ][a-zæøå]?\.[A-ZÆØÅ])\.$")
-# a piece that is only a list item's number or letter ("2.", "b)", "iv."): the item's first words
+# a piece that is only a list item's number («2.», «12.», «IV.»): the item's first words follow
 _ENUMERATOR = re.compile(r"(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})[.)]")
 
 
