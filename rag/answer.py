@@ -18,7 +18,7 @@ from rag.decide import Decision, report_of
 from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, SENTENCE
 from rag.messages import t
-from rag.overview import chapter_list
+from rag.overview import chapter_list, opening_lead
 from rag.records import Alternative, Answer, Citation
 
 _YEAR_ONLY = re.compile(r"^\s*((?:19|20)\d{2})\s*$")
@@ -289,12 +289,15 @@ def write_answer(engine: Engine, scored: Scored, decision: Decision, question: s
         kind_code = int(scored.cands.kind[decision.best])
         kind = ("cell", "figure", "sentence", "lead", "diff")[kind_code]
         answer, abstained = w.text, False
-        if decision.reason == "report_overview":  # the whole report: its chapters, then its opening
-            report = engine.corpus.reports[report_of(engine, scored, decision.best)]
+        if decision.reason == "report_overview":  # the whole report: its chapters, then its key figures or opening
+            home = report_of(engine, scored, decision.best)
+            report = engine.corpus.reports[home]
             chapters = chapter_list(report)
             if chapters:
                 title = _title(report) or t(lang, "the_report")
-                answer = t(lang, "report_chapters", title=title, chapters=chapters) + " " + answer
+                opening = int(scored.cands.ref[decision.best]) == opening_lead(engine.corpus, home)
+                key = "report_chapters" if opening else "report_key_figures"
+                answer = t(lang, key, title=title, chapters=chapters) + " " + answer
         report = w.citations[0].report if w.citations else None
         if engine.several_reports and w.citations and w.citations[0].report_title:
             answer += " " + t(lang, "from_report", title=w.citations[0].report_title)

@@ -18,7 +18,7 @@ from rag.candidates import candidate_sentences, candidate_text, candidate_value
 from rag.corpus import Corpus
 from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
-from rag.overview import opening_lead, wants_chapter, wants_report_overview
+from rag.overview import opening_lead, report_lead, wants_chapter, wants_report_overview
 from rag.ranker import RIVAL_DEPTH, answer_form, confidence_row
 
 MAX_ALTERNATIVES = 3
@@ -141,7 +141,7 @@ def _overview(engine: Engine, scored: Scored) -> Decision | None:
     if chapter is not None:
         lead, reason = opening_lead(corpus, home, chapter), "chapter_overview"
     elif wants_report_overview(scored.analysis, terms, corpus.reports[home]):
-        lead, reason = opening_lead(corpus, home), "report_overview"
+        lead, reason = report_lead(corpus, home), "report_overview"
     else:
         return None
     hit = np.flatnonzero((scored.cands.kind == LEAD) & (scored.cands.ref == lead)) if lead is not None else []

@@ -5,7 +5,9 @@ Such a question names no row, figure or sentence: every word it has left after t
 belongs to the request itself («handler», «oppsummer», «overview», «kapittel 8»). Ranking cannot
 settle it (there is nothing to match), so it is a rule, like the other hard checks in
 rag/decide.py: the answer is the opening passage of the report (with the list of its chapters),
-or the lead passage of the chapter asked for, cited. A question that also names a topic
+or the lead passage of the chapter asked for, cited. A report that has a key-figures section
+(«Nøkkeltall», «Hovedtall», «Key figures») is summed up by that section's lead instead of its
+opening: «hvordan gikk det i 2020?» wants the results, not the colophon. A question that also names a topic
 («hvordan gikk det med økonomien?», «tell me about the nursing homes») is ranked as usual.
 """
 
@@ -34,6 +36,8 @@ _REQUEST_WORD = re.compile(
     r"go|gone|went|annual|årlig\w*|kapit\w*|kap|chapter|ch|contents?|main|points?|highlights?)",
     re.I,
 )
+# the heading of a report's own summary of its results (see report_lead)
+KEY_FIGURES = re.compile(r"\b(nøkkeltall\w*|hovedtall\w*|key figures|highlights|året i korte? trekk)\b", re.I)
 
 
 def asked_chapter(text: str) -> int | None:
@@ -79,9 +83,20 @@ def opening_lead(corpus: Corpus, report: int, chapter: int | None = None) -> int
     return None
 
 
+def report_lead(corpus: Corpus, report: int) -> int | None:
+    """What sums up a whole report: the lead of its first key-figures section in the report's first
+    half (a report's summary sits at its front; «Nøkkeltall for skole» in a late chapter is about
+    the schools), else its opening lead."""
+    front = len(corpus.reports[report].lines) / 2
+    for i, lead in enumerate(corpus.leads):
+        if lead.report == report and lead.lines[0] <= front and KEY_FIGURES.search(lead.heading):
+            return i
+    return opening_lead(corpus, report)
+
+
 def chapter_list(report: Report) -> str:
     """The report's numbered chapters with a title, as printed: «01 LEDERKOMMENTAR, 02 ÅRSBERETNING, …»."""
     return ", ".join(c.display for c in report.chapters if c.number is not None and c.title)
 
 
-__all__ = ["OVERVIEW_Q", "asked_chapter", "chapter_list", "opening_lead", "wants_chapter", "wants_report_overview"]
+__all__ = ["KEY_FIGURES", "OVERVIEW_Q", "asked_chapter", "chapter_list", "opening_lead", "report_lead", "wants_chapter", "wants_report_overview"]

@@ -392,7 +392,7 @@ def test_every_number_in_eval_answers_is_in_a_citation(service: Any) -> None:
 
 
 def test_overview_of_the_report_and_of_a_chapter_cite_what_they_quote(service: Any) -> None:
-    """The whole report (its chapter list, then its opening passage) and a numbered chapter (its
+    """The whole report (its chapter list, then its key figures or its opening passage) and a numbered chapter (its
     lead): every number is a chapter number of the report or in the cited passage."""
     for q in ("Hva handler rapporten om?", "What is the report about?", "Oppsummer kapittel 2"):
         answer = service.ask(q)

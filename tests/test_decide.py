@@ -171,6 +171,36 @@ def test_a_question_about_the_whole_report_gets_its_chapters_and_its_opening(eng
     assert first.text[:40] in a.answer and a.lang == lang and a.value is None
 
 
+def _with_section(before: str | None, heading: str) -> Engine:
+    """The fake report with a section `heading` inserted before the text `before` (None: at its end)."""
+    section = (f"\n{heading}\nNetto driftsresultat utgjorde 5,9 prosent av driftsinntektene, som er godt over "
+               "målet på 4 prosent for året.\n\n")
+    text = fake_report_text()
+    text = text + section if before is None else text.replace(before, section + before)
+    report = with_meta(parse_report(text, "eksempel.txt"))
+    return Engine.from_reports([report], ranker=FakeRanker())
+
+
+def test_a_report_with_a_key_figures_section_is_summed_up_by_it() -> None:
+    engine = _with_section("Inntekter er vist med negativt", "Nøkkeltall for økonomien")
+    engine.ranker.confidence_value = 0.01
+    decision, a = _answer(engine, "Hvordan gikk det i 2020?")
+    key = next(le for le in engine.corpus.leads if le.heading == "Nøkkeltall for økonomien")
+    assert decision.reason == "report_overview" and tuple(a.citations[0].lines) == key.lines
+    assert "5,9 prosent" in a.answer and "01 INNLEDNING, 02 ØKONOMI" in a.answer
+    assert "nøkkeltall" in a.answer and "begynner" not in a.answer
+
+
+def test_key_figures_of_one_late_chapter_do_not_sum_up_the_report() -> None:
+    engine = _with_section(None, "Nøkkeltall for medarbeidere")
+    assert any(le.heading == "Nøkkeltall for medarbeidere" for le in engine.corpus.leads)
+    engine.ranker.confidence_value = 0.01
+    decision, a = _answer(engine, "What is the report about?")
+    assert decision.reason == "report_overview"
+    assert tuple(a.citations[0].lines) == engine.corpus.leads[0].lines  # the opening, as without it
+    assert "The report begins:" in a.answer
+
+
 def test_a_numbered_chapter_asked_for_gets_that_chapters_lead(engine: Engine) -> None:
     engine.ranker.confidence_value = 0.01
     decision, a = _answer(engine, "Oppsummer kapittel 2")
