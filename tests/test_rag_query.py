@@ -131,3 +131,16 @@ def test_english_followup(ctx):
 
 def test_not_a_followup_without_history(ctx):
     assert not analyze("og i 2019?", ctx).followup
+
+
+def test_english_question_words_reach_the_reports_words() -> None:
+    """The shipped glossary (rag/glossary_en.json, merged by rag/context.py) maps everyday English
+    to the reports' Norwegian words: «age» is alder, «male» menn, «return» avkastning."""
+    from rag.context import load_synonym_data
+
+    a = Analyzer(vocabulary=["gjennomsnittsalder", "menn", "kvinner", "avkastning", "venteliste"])
+    ctx = QueryContext(a, Synonyms.load(a, load_synonym_data()), home=("Bærum",), municipalities=frozenset())
+    q = analyze("What was the average age of the male employees, the fund's return and the waiting list?", ctx)
+    alts = {t.word: {w for alt in t.alts for w in alt} for t in q.terms}
+    assert "menn" in alts["male"] and "avkastning" in alts["return"]
+    assert alts["age"] == {a.stem("alder")} and a.stem("venteliste") in alts["waiting"]
