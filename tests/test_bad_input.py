@@ -206,7 +206,8 @@ def ungrounded_numbers(
     pointed_to: bool = True,
 ) -> list[str]:
     """Numbers in `answer_text` that the answer cannot back. Allowed: numbers in the cited
-    sources (see cited_text); references to tables, lines and chapters that exist; the
+    sources (see cited_text) and in the title of the report they cite («Årsrapport 2020»);
+    references to tables, lines and chapters that exist; the
     difference of two cited numbers when the answer shows a calculation; the years of "har ikke
     tall for 2035" when the question names them; and, with `pointed_to`, numbers in report
     lines or table cells the answer text points to without citing them ("linje 264–275",
@@ -249,6 +250,7 @@ def ungrounded_numbers(
     sources = cited_text(report, citations)
     allowed = _numbers(sources + "\n" + "\n".join(referenced))
     allowed |= {_canon(ch.display.split()[0]) for ch in report.chapters}
+    allowed |= _numbers("\n".join(c.report_title or "" for c in citations))  # the cited report named by its title
     cited_values = [
         v for tok in _NUM.findall(cited_text(report, citations)) if (v := _value(tok)) is not None
     ]
