@@ -252,7 +252,7 @@ def ungrounded_numbers(
     allowed |= {_canon(ch.display.split()[0]) for ch in report.chapters}
     allowed |= _numbers("\n".join(c.report_title or "" for c in citations))  # the cited report named by its title
     cited_values = [
-        v for tok in _NUM.findall(cited_text(report, citations)) if (v := _value(tok)) is not None
+        v for tok in _NUM.findall(sources) if (v := _value(tok)) is not None
     ]
     shows_calculation = bool(_COMPUTED.search(answer_text))
     for tok in _NUM.findall(text):
