@@ -213,6 +213,9 @@ def test_switching_language_renders_the_conversation_again(page: Any, served: tu
     assert answer.locator(".figure-label").inner_text().startswith("The figure in the report")
     assert answer.locator(".answer-text").inner_text().startswith("«Netto driftsresultat» i regnskapet")
     assert page.locator("#chat").get_by_text("How the answer was found").count() == 1
+    # The tabs and the question box re-render in their own update, which may land after the chat's.
+    page.get_by_role("tab", name="Ask").wait_for()
+    page.wait_for_function("() => document.querySelector('#question label')?.textContent.trim() === 'Question'")
     assert page.get_by_role("tab", name="Ask").count() == 1 and page.locator("#question label").inner_text().strip() == "Question"
     assert page.evaluate("document.documentElement.lang") == "en"
 
