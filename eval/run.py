@@ -288,6 +288,7 @@ def _ms(value: float | None) -> str:
 _COLUMNS = (
     ("n", "n", lambda s: str(s["n"])),
     ("numeric", "numeric_accuracy", None),
+    ("or offered", "numeric_or_offered", None),
     ("table", "table_accuracy", None),
     ("answered", "answer_rate", None),
     ("abst.P", "abstention_precision", None),
@@ -383,14 +384,15 @@ def format_report(report: Mapping[str, Any], max_failures: int = 200) -> str:
         lines.append(f"WARNING: {o['errors']} of {o['n']} answers were internal errors of the service (see the log above).")
     lines.append("")
     lines.append(
-        f"Overall: numeric {_pct(o['numeric_accuracy'])} (n={o['numeric_accuracy_n']}), table citation "
+        f"Overall: numeric {_pct(o['numeric_accuracy'])} (n={o['numeric_accuracy_n']}; with the «Mente du …?» "
+        f"alternatives {_pct(o['numeric_or_offered'])}), table citation "
         f"{_pct(o['table_accuracy'])}, abstention P/R {_pct(o['abstention_precision'])}/{_pct(o['abstention_recall'])}, "
         f"recall@4 {_pct(o['recall@4'])}, passed {_pct(o['passed'])}, p50 {_ms(o['latency_p50_ms'])} ms."
     )
     return "\n".join(lines)
 
 
-_SIDE = (("numeric", "numeric_accuracy"), ("answered", "answer_rate"), ("abst.R", "abstention_recall"),
+_SIDE = (("numeric", "numeric_accuracy"), ("or offered", "numeric_or_offered"), ("answered", "answer_rate"), ("abst.R", "abstention_recall"),
          ("abst.P", "abstention_precision"), ("table", "table_accuracy"), ("must", "must_contain_rate"),
          ("overview", "overview_rate"), ("passed", "passed"))
 

@@ -92,6 +92,17 @@ def numeric_correct(item: Mapping[str, Any], answer: Mapping[str, Any]) -> bool 
     return any(close(got, t) for t in targets)
 
 
+def numeric_or_offered(item: Mapping[str, Any], answer: Mapping[str, Any]) -> bool | None:
+    """Is the expected number the answer's value or the value of one of its «Mente du …?»
+    alternatives (one click away)? None for items without ``answer_number``. An abstention that
+    offers the right number counts: that is what asking back is for."""
+    answered = numeric_correct(item, answer)
+    if answered is None or answered:
+        return answered
+    alternatives = [a for a in answer.get("alternatives") or () if isinstance(a, Mapping)]
+    return any(numeric_correct(item, {"value": a.get("value")}) for a in alternatives)
+
+
 def _table_id(value: Any) -> str | None:
     """A table id as printed ("7", "4.7"); numbers from older files (7, 7.0) read the same."""
     if value is None or isinstance(value, bool):
@@ -186,6 +197,7 @@ def score_item(
     and abstention are True (retrieval is reported but does not decide ``passed``)."""
     verdicts: dict[str, Any] = {
         "numeric": numeric_correct(item, answer),
+        "numeric_or_offered": numeric_or_offered(item, answer),
         "table": table_correct(item, answer),
         "abstention": abstention_correct(item, answer),
         "abstained": abstained(answer),
@@ -223,7 +235,8 @@ def summarize(rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], Mapping
     """Metrics over (item, answer, verdicts) triples.
 
     Rates are fractions in 0..1 (None when nothing is counted), each with its denominator:
-    numeric_accuracy (items with a number), table_accuracy (items with a table),
+    numeric_accuracy (items with a number), numeric_or_offered (the same items: the number is the
+    answer's or one of its «Mente du …?» alternatives'), table_accuracy (items with a table),
     abstention_precision (correct abstentions / all abstentions), abstention_recall (correct
     abstentions / unanswerable items), answer_rate (not abstained / answerable items),
     must_contain_rate (non_numeric items), recall@4 / recall@8 (answerable items with a line),
@@ -232,6 +245,7 @@ def summarize(rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], Mapping
     out: dict[str, Any] = {"n": len(rows)}
     for key, metric in (
         ("numeric_accuracy", "numeric"),
+        ("numeric_or_offered", "numeric_or_offered"),
         ("table_accuracy", "table"),
         ("must_contain_rate", "must_contain"),
         ("overview_rate", "overview"),

@@ -12,6 +12,7 @@ from eval.scorer import (
     abstention_correct,
     must_contain_ok,
     numeric_correct,
+    numeric_or_offered,
     parse_number,
     percentile,
     recall_at_k,
@@ -89,6 +90,24 @@ def test_numeric_missing_value_abstention_and_not_applicable():
     assert numeric_correct(it, ans(None)) is False
     assert numeric_correct(it, ans(5.3, abstained=True)) is False
     assert numeric_correct(item(kind="non_numeric", answer_number=None, table=None), ans(5.3)) is None
+
+
+def test_a_right_number_offered_as_an_alternative_counts_as_one_click_away():
+    def with_alts(answer, *values):
+        return {**answer, "alternatives": [{"question": "q", "value": v, "unit": None, "citation": {}} for v in values]}
+
+    it = item(answer_number=-679.4, abs_ok=True)
+    assert numeric_or_offered(it, ans(-679.4)) is True  # answered right: no alternative needed
+    assert numeric_or_offered(it, with_alts(ans(None, abstained=True), 237.0, "679,4")) is True  # sign aside, parsed
+    assert numeric_or_offered(it, with_alts(ans(-237.0), -600.0, 442.4)) is False
+    assert numeric_or_offered(it, ans(None, abstained=True)) is False  # nothing offered
+    assert numeric_or_offered(item(answer_number=-679.4), with_alts(ans(None, abstained=True), 679.4)) is False
+    assert numeric_or_offered(item(kind="non_numeric", answer_number=None, table=None), with_alts(ans(5.3), 5.3)) is None
+    # summarised over the items with a number, beside numeric accuracy
+    rows = [(it, with_alts(ans(None, abstained=True), -679.4)), (it, ans(-679.4)), (it, ans(1.0))]
+    s = summarize([(i, a, score_item(i, a)) for i, a in rows])
+    assert s["numeric_accuracy"] == pytest.approx(1 / 3) and s["numeric_or_offered"] == pytest.approx(2 / 3)
+    assert s["numeric_or_offered_n"] == 3
 
 
 def test_norwegian_numbers_never_compared_as_strings():
