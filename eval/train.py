@@ -40,7 +40,7 @@ from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 SPLIT_DIR = Path(__file__).resolve().parent / "splits"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "rag" / "model"
 DOCS_MODEL = Path(__file__).resolve().parent.parent / "docs" / "MODEL.md"
-LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=31, colsample_bytree=0.7,
+LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=63, colsample_bytree=0.7,
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
 ONNX_GRAPH = "rapport_ranker"
