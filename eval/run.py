@@ -392,9 +392,9 @@ def format_report(report: Mapping[str, Any], max_failures: int = 200) -> str:
     return "\n".join(lines)
 
 
-_SIDE = (("numeric", "numeric_accuracy"), ("or offered", "numeric_or_offered"), ("answered", "answer_rate"), ("abst.R", "abstention_recall"),
-         ("abst.P", "abstention_precision"), ("table", "table_accuracy"), ("must", "must_contain_rate"),
-         ("overview", "overview_rate"), ("passed", "passed"))
+_SIDE = (("numeric", "numeric_accuracy"), ("or offered", "numeric_or_offered"), ("answered", "answer_rate"),
+         ("abst.R", "abstention_recall"), ("abst.P", "abstention_precision"), ("table", "table_accuracy"),
+         ("must", "must_contain_rate"), ("overview", "overview_rate"), ("passed", "passed"))
 
 
 def format_side_by_side(summaries: Mapping[str, Mapping[str, Any]]) -> str:
