@@ -180,6 +180,25 @@ def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int,
     return out
 
 
+def unseen_content_top1(examples: Sequence[Example], folds: int, seed: int) -> dict[str, float]:
+    """Top-1 of the ranker on content no training question asked about: out-of-fold scores with
+    folds grouped by gold context (eval/adapter.py `context_groups`: questions linked by a shared
+    gold row, sentence or lead stay in one fold; both views of a question too). Question-grouped
+    CV lets the trees learn a row from other questions about it; another report offers no such
+    help, so a change of the model should not make this figure worse (docs/MODEL.md)."""
+    from eval.adapter import context_groups
+
+    off = any(e.qvec is not None for e in examples)
+    views = [*examples, *map(dense_off_view, examples)] if off else list(examples)
+    groups = context_groups(examples)
+    oof = oof_scores("lgbm_rank", views, min(folds, len(np.unique(groups))), seed, np.tile(groups, 2 if off else 1))
+    n = len(examples)
+    out = {"top1": top1(examples, oof[:n])["all"]}
+    if off:
+        out["dense_off"] = top1(examples, oof[n:])["all"]
+    return {k: round(v, 4) for k, v in out.items()}
+
+
 def confidence_data(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from rag.ranker import RIVAL_DEPTH, confidence_row
 
@@ -203,6 +222,7 @@ def train(
     families: Sequence[str] = ("logreg", "hgb", "lgbm_rank"),
     echo: Callable[[str], None] = print,
     embedding_id: str | None = None,
+    unseen_folds: int = 0,
 ) -> dict[str, Any]:
     from rag.ranker import CONFIDENCE_FEATURES, Ranker, onnx_session, year_gate
 
@@ -228,6 +248,10 @@ def train(
         cv_off[family] = top1(tr, oof[family][n:]) if off else {}
         echo(f"  {family}: train {folds}-fold CV top-1 {cv[family]['all']:.3f}"
              + (f", dense off {cv_off[family]['all']:.3f}" if off else "") + f" ({time.perf_counter() - t0:.0f} s)")
+    unseen = unseen_content_top1(tr, unseen_folds, seed) if unseen_folds > 0 else None
+    if unseen is not None:
+        echo(f"  lgbm_rank on unseen content ({unseen_folds} folds grouped by gold context): top-1 "
+             + ", dense off ".join(f"{v:.3f}" for v in unseen.values()))
     chosen = max(families, key=lambda f: cv[f]["all"])
     if "lgbm_rank" not in oof:
         oof["lgbm_rank"] = oof_scores("lgbm_rank", trv, folds, seed, groups)
@@ -310,6 +334,7 @@ def train(
             "dev": {"questions": len(dv)},
         },
         "scores": {"cv_top1": cv, "dev_top1": dev_top1, "dev_at_threshold": at,
+                   **({"unseen_cv_top1": unseen} if unseen is not None else {}),
                    "dense_off": {"cv_top1": cv_off, "dev_top1": dev_top1_off, "dev_at_threshold": at_off}},
         "adapter": adapter_card,
     }

@@ -57,10 +57,11 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     engine = Engine.from_reports([report], vectors, emb.embed_query)
     items = _items()
     card = train(engine, items * 3, items, tmp_path, seed=0, folds=3, families=("lgbm_rank",), echo=lambda s: None,
-                 embedding_id="hash-32")
+                 embedding_id="hash-32", unseen_folds=2)
     assert (tmp_path / "ranker.onnx").is_file() and (tmp_path / "model.json").is_file()
     assert (tmp_path / card["adapter"]["file"]).is_file() and card["embedding"] == "hash-32"
     assert card["scores"]["dense_off"]["dev_top1"]["all"] >= 0  # both views were trained and scored
+    assert set(card["scores"]["unseen_cv_top1"]) == {"top1", "dense_off"}  # asked for: measured in both views
     assert json.loads((tmp_path / "model.json").read_text())["scores"] == card["scores"]
     assert load_ranker(tmp_path, embedding_id="another-model").dense is False
     ranker = load_ranker(tmp_path, embedding_id="hash-32")
@@ -72,7 +73,7 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     assert 0.0 <= ranker.confidence(np.zeros(len(CONFIDENCE_FEATURES), np.float32)) <= 1.0
     # the same data and seed give the same model
     again = train(engine, items * 3, items, tmp_path / "again", seed=0, folds=3, families=("lgbm_rank",),
-                  echo=lambda s: None, embedding_id="hash-32")
+                  echo=lambda s: None, embedding_id="hash-32", unseen_folds=2)
     assert again["scores"] == card["scores"]
     assert again["ranker"]["feature_importance"] == card["ranker"]["feature_importance"]
     np.testing.assert_array_equal(load_ranker(tmp_path / "again").predict(scored.cands.X), ranker.predict(scored.cands.X))
@@ -185,3 +186,29 @@ def test_numbers_sentences_and_passages_get_their_own_thresholds() -> None:
     # no combination reaches the target: every form falls back to the single threshold
     none = choose_thresholds(np.full(4, 0.99), np.zeros(4, bool), np.zeros(4, bool), np.asarray(["number"] * 4))
     assert len(set(none.values())) == 1
+
+
+def test_unseen_content_cv_does_not_reward_learning_which_row_answers_which_question() -> None:
+    """A ranker that can only learn which rows have been answers (a row-identifying feature, no
+    signal about the question) scores well when other questions about the same row were in
+    training, and near chance when folds are grouped by gold context: what the unseen-content
+    figure is for."""
+    pytest.importorskip("lightgbm")
+    from eval.train import Example, oof_scores, top1, unseen_content_top1
+    from rag.layout import F
+
+    rng = np.random.default_rng(0)
+    fingerprint = rng.random(60)  # one value per row of an invented report; rows 0-7 are answers
+    examples = []
+    for k in range(8):
+        for _ in range(30):
+            slots = rng.permutation(np.concatenate([[k], rng.choice(np.arange(8, 60), 19, replace=False)]))
+            X = np.zeros((len(slots), len(F)), np.float32)
+            X[:, F["bm25"]] = fingerprint[slots]
+            correct = slots == k
+            examples.append(Example({"kind": "table_cell"}, X, np.flatnonzero(correct), correct,
+                                    [float(v) for v in slots], np.full(len(slots), -1), "ok", None, slots))
+    by_question = top1(examples, oof_scores("lgbm_rank", examples, 4, 0))["all"]
+    unseen = unseen_content_top1(examples, 4, 0)
+    assert by_question > 0.9
+    assert unseen["top1"] < 0.3 and "dense_off" not in unseen  # no question vectors: one view
