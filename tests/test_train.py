@@ -209,6 +209,6 @@ def test_unseen_content_cv_does_not_reward_learning_which_row_answers_which_ques
             examples.append(Example({"kind": "table_cell"}, X, np.flatnonzero(correct), correct,
                                     [float(v) for v in slots], np.full(len(slots), -1), "ok", None, slots))
     by_question = top1(examples, oof_scores("lgbm_rank", examples, 4, 0))["all"]
-    unseen = unseen_content_top1(examples, 4, 0)
+    unseen = unseen_content_top1(examples, len(examples), 4, 0)
     assert by_question > 0.9
     assert unseen["top1"] < 0.3 and "dense_off" not in unseen  # no question vectors: one view
