@@ -402,6 +402,11 @@ def _export_onnx(model: Any, path: Path, n_features: int = len(FEATURES), graph:
     model = convert_lightgbm(model, initial_types=[("X", FloatTensorType([None, n_features]))], target_opset=15,
                              zipmap=False)
     model.graph.name = graph  # the converter names it with a random id: the same model, other bytes
+    # and lists its opset imports in an order that changes with Python's string hashing per process
+    imports = sorted((o.domain, o.version) for o in model.opset_import)
+    del model.opset_import[:]
+    for domain, version in imports:
+        model.opset_import.add(domain=domain, version=version)
     path.write_bytes(model.SerializeToString())
 
 

@@ -79,6 +79,12 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     np.testing.assert_array_equal(load_ranker(tmp_path / "again").predict(scored.cands.X), ranker.predict(scored.cands.X))
     for name in ("ranker.onnx", card["confidence"]["file"], card["adapter"]["file"]):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / name).read_bytes()
+    # the order of the opset imports is fixed (the converter's varies between processes)
+    import onnx
+
+    for name in ("ranker.onnx", card["confidence"]["file"]):
+        domains = [o.domain for o in onnx.load(tmp_path / name).opset_import]
+        assert domains == sorted(domains) and len(domains) == 2
 
 
 def test_the_shipped_model_matches_this_code() -> None:
