@@ -12,7 +12,7 @@ the rest of its meaning from the previous turn.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -266,18 +266,29 @@ def find_compare(text: str, years: Sequence[int]) -> tuple[str | None, int]:
     return None, direction
 
 
-def find_other_municipalities(text: str, home: Iterable[str], known: Iterable[str] = ()) -> tuple[str, ...]:
-    """Municipalities named in the question other than the report's own."""
+def find_other_municipalities(text: str, home: Iterable[str], known: Iterable[str] = (),
+                              report_words: Collection[str] = frozenset()) -> tuple[str, ...]:
+    """Municipalities named in the question other than the report's own.
+
+    «<Name> kommune» and «municipality of <Name>» name one; after «kommunen» a capitalised word is
+    usually the object of an inverted sentence («når overtok kommunen Flytårnet?»), so there it
+    counts only when the reports (``report_words``, lower case) do not use the word themselves.
+    Names in ``known`` count wherever they stand."""
     home_l = {h.lower() for h in home}
+    known_l = set(known)
     out: list[str] = []
     for m in _OTHER_MUNI.finditer(text):
         name = m.group(1) or m.group(3)
-        if name and name.lower() not in home_l and name.lower() not in {"hver", "egen", "samme", "denne", "the"}:
-            out.append(name)
+        if not name or name.lower() in home_l or name.lower() in {"hver", "egen", "samme", "denne", "the"}:
+            continue
+        inverted = m.group(3) is not None and m.group(0).lower().startswith("kommunen")
+        if inverted and name.lower() in report_words and name.lower() not in known_l:
+            continue
+        out.append(name)
     words = re.findall(r"[\wæøåÆØÅ-]+", text)
     lowered = [w.lower() for w in words]
     for i, w in enumerate(lowered):
-        if w in set(known) and w not in home_l:
+        if w in known_l and w not in home_l:
             # "Asker og Bærum" names a joint body of both, not the other municipality alone
             joint = (i + 2 < len(lowered) and lowered[i + 1] in {"og", "and"} and lowered[i + 2] in home_l) or (
                 i >= 2 and lowered[i - 1] in {"og", "and"} and lowered[i - 2] in home_l
@@ -416,7 +427,7 @@ def analyze_one(question: str, ctx: QueryContext) -> QueryAnalysis:
     )
     if not _WH_NUMBER.search(text_clean) and (_WH_TEXT_NO.search(text_clean) or _WH_TEXT_EN.search(text_clean)):
         wants_number = False
-    others = find_other_municipalities(text_clean, ctx.home, ctx.municipalities)
+    others = find_other_municipalities(text_clean, ctx.home, ctx.municipalities, ctx.analyzer.vocabulary)
     return QueryAnalysis(
         question=question,
         text=text_clean,
