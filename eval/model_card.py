@@ -43,6 +43,14 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                   f"thresholds below, dev answered {a['answered']:.3f}, abstained on "
                   f"{a['abstained_unanswerable']:.3f} of unanswerable, right when answered "
                   f"{a['right_when_answered']:.3f}.", ""]
+    unseen, e2e = scores.get("unseen_cv_top1"), scores.get("unseen_cv_end_to_end")
+    if unseen and e2e:
+        lines += ["Content no training question asked about (train CV with folds grouped by gold context, "
+                  f"`--unseen-cv`): top-1 {unseen['top1']:.3f}"
+                  + (f" (dense off {unseen['dense_off']:.3f})" if "dense_off" in unseen else "")
+                  + f"; end to end at the thresholds below, numeric right {e2e['numeric_right']:.3f}, answered "
+                  f"{e2e['answered']:.3f} of answerable, abstained on {e2e['abstained_unanswerable']:.3f} of "
+                  f"unanswerable, {e2e['wrong_answers']} wrong answers.", ""]
     at = scores["dev_at_threshold"]
     t = conf["thresholds"]
     lines += [f"Confidence: abstain below {t['number']:.2f} (numbers), {t['sentence']:.2f} (sentences) or "

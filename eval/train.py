@@ -180,23 +180,6 @@ def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int,
     return out
 
 
-def unseen_content_top1(views: Sequence[Example], n: int, folds: int, seed: int) -> dict[str, float]:
-    """Top-1 of the ranker on content no training question asked about: out-of-fold scores with
-    folds grouped by gold context (eval/adapter.py `context_groups`: questions linked by a shared
-    gold row, sentence or lead stay in one fold; both views of a question too). Question-grouped
-    CV lets the trees learn a row from other questions about it; another report offers no such
-    help, so a change of the model should not make this figure worse (docs/MODEL.md).
-    ``views``: the n questions, then their dense-off views if they have vectors (as `train` fits)."""
-    from eval.adapter import context_groups
-
-    groups = context_groups(views[:n])
-    oof = oof_scores("lgbm_rank", views, min(folds, len(np.unique(groups))), seed, np.tile(groups, len(views) // n))
-    out = {"top1": top1(views[:n], oof[:n])["all"]}
-    if len(views) > n:
-        out["dense_off"] = top1(views[n:], oof[n:])["all"]
-    return {k: round(v, 4) for k, v in out.items()}
-
-
 def confidence_data(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from rag.ranker import RIVAL_DEPTH, confidence_row
 
@@ -246,10 +229,6 @@ def train(
         cv_off[family] = top1(tr, oof[family][n:]) if off else {}
         echo(f"  {family}: train {folds}-fold CV top-1 {cv[family]['all']:.3f}"
              + (f", dense off {cv_off[family]['all']:.3f}" if off else "") + f" ({time.perf_counter() - t0:.0f} s)")
-    unseen = unseen_content_top1(trv, n, unseen_folds, seed) if unseen_folds > 0 else None
-    if unseen is not None:
-        echo(f"  lgbm_rank on unseen content ({unseen_folds} folds grouped by gold context): top-1 {unseen['top1']:.3f}"
-             + (f", dense off {unseen['dense_off']:.3f}" if "dense_off" in unseen else ""))
     chosen = max(families, key=lambda f: cv[f]["all"])
     if "lgbm_rank" not in oof:
         oof["lgbm_rank"] = oof_scores("lgbm_rank", trv, folds, seed, groups)
@@ -298,6 +277,16 @@ def train(
         Ao, right_o, answerable_o = confidence_data(dv_off, dev_scores_off)
         at_off = at_thresholds(conf_p(Ao), right_o, answerable_o, best_forms(dv_off, dev_scores_off), thresholds)
     sure = sure_threshold(curve, thresholds["number"])
+    unseen: dict[str, Any] | None = None
+    if unseen_folds > 0:
+        from eval.unseen import unseen_content
+
+        unseen = unseen_content(trv, n, unseen_folds, seed, oof[family], thresholds)
+        e2e = unseen["end_to_end"]
+        echo(f"  lgbm_rank on unseen content ({unseen_folds} folds grouped by gold context): top-1 {unseen['top1']:.3f}"
+             + (f", dense off {unseen['dense_off']:.3f}" if "dense_off" in unseen else "")
+             + f"; end to end numeric right {e2e['numeric_right']:.3f}, answered {e2e['answered']:.3f}, abstained on "
+             f"{e2e['abstained_unanswerable']:.3f} of unanswerable, {e2e['wrong_answers']} wrong answers")
     echo("  confidence thresholds " + ", ".join(f"{k} {v:.2f}" for k, v in thresholds.items())
          + f" (train CV + dev); on dev: answered {at['answered']:.3f}, abstained on "
          f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}; "
@@ -332,7 +321,8 @@ def train(
             "dev": {"questions": len(dv)},
         },
         "scores": {"cv_top1": cv, "dev_top1": dev_top1, "dev_at_threshold": at,
-                   **({"unseen_cv_top1": unseen} if unseen is not None else {}),
+                   **({"unseen_cv_top1": {k: unseen[k] for k in ("top1", "dense_off") if k in unseen},
+                       "unseen_cv_end_to_end": unseen["end_to_end"]} if unseen is not None else {}),
                    "dense_off": {"cv_top1": cv_off, "dev_top1": dev_top1_off, "dev_at_threshold": at_off}},
         "adapter": adapter_card,
     }

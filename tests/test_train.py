@@ -62,6 +62,12 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     assert (tmp_path / card["adapter"]["file"]).is_file() and card["embedding"] == "hash-32"
     assert card["scores"]["dense_off"]["dev_top1"]["all"] >= 0  # both views were trained and scored
     assert set(card["scores"]["unseen_cv_top1"]) == {"top1", "dense_off"}  # asked for: measured in both views
+    e2e = card["scores"]["unseen_cv_end_to_end"]  # and what the engine would answer there
+    assert {"numeric_right", "answered", "abstained_unanswerable", "wrong_answers"} <= set(e2e)
+    assert 0.0 <= e2e["numeric_right"] <= 1.0 and 0.0 <= e2e["answered"] <= 1.0
+    from eval.model_card import card_markdown
+
+    assert f"numeric right {e2e['numeric_right']:.3f}" in card_markdown(card)  # the model card shows it
     assert json.loads((tmp_path / "model.json").read_text())["scores"] == card["scores"]
     assert load_ranker(tmp_path, embedding_id="another-model").dense is False
     ranker = load_ranker(tmp_path, embedding_id="hash-32")
@@ -200,7 +206,45 @@ def test_unseen_content_cv_does_not_reward_learning_which_row_answers_which_ques
     training, and near chance when folds are grouped by gold context: what the unseen-content
     figure is for."""
     pytest.importorskip("lightgbm")
-    from eval.train import Example, oof_scores, top1, unseen_content_top1
+    from eval.train import oof_scores, top1
+    from eval.unseen import unseen_content
+
+    examples = _row_identity_examples()
+    by_question = top1(examples, oof_scores("lgbm_rank", examples, 4, 0))["all"]
+    unseen = unseen_content(examples, len(examples), 4, 0)
+    assert by_question > 0.9
+    assert unseen["top1"] < 0.3 and "dense_off" not in unseen  # no question vectors: one view
+    assert "end_to_end" not in unseen  # not asked for
+
+
+def test_unseen_end_to_end_answers_exactly_at_the_thresholds() -> None:
+    """The end-to-end figures on unseen content follow the thresholds: at 0 every question is
+    answered and numeric right equals top-1; above 1 none is; in between never more right
+    answers than right best candidates."""
+    pytest.importorskip("lightgbm")
+    from eval.train import oof_scores
+    from eval.unseen import unseen_content
+
+    examples = _row_identity_examples()
+    question_oof = oof_scores("lgbm_rank", examples, 4, 0)
+    n = len(examples)
+
+    def at(t: float) -> dict:
+        return unseen_content(examples, n, 4, 0, question_oof, dict.fromkeys(("number", "sentence", "passage"), t))
+
+    everything, nothing, middle = at(0.0), at(1.01), at(0.5)
+    assert everything["end_to_end"]["answered"] == 1.0
+    assert everything["end_to_end"]["numeric_right"] == pytest.approx(everything["top1"], abs=1e-4)
+    assert everything["end_to_end"]["wrong_answers"] == round(n * (1 - everything["top1"]))
+    assert nothing["end_to_end"]["answered"] == 0.0 and nothing["end_to_end"]["wrong_answers"] == 0
+    assert nothing["end_to_end"]["numeric_right"] == 0.0
+    assert middle["end_to_end"]["numeric_right"] <= middle["top1"] + 1e-9
+
+
+def _row_identity_examples() -> list:
+    """An invented report where only which row a candidate is can be learned (a fingerprint
+    value per row; rows 0-7 are the answers), 30 questions per answer row."""
+    from eval.train import Example
     from rag.layout import F
 
     rng = np.random.default_rng(0)
@@ -214,7 +258,4 @@ def test_unseen_content_cv_does_not_reward_learning_which_row_answers_which_ques
             correct = slots == k
             examples.append(Example({"kind": "table_cell"}, X, np.flatnonzero(correct), correct,
                                     [float(v) for v in slots], np.full(len(slots), -1), "ok", None, slots))
-    by_question = top1(examples, oof_scores("lgbm_rank", examples, 4, 0))["all"]
-    unseen = unseen_content_top1(examples, len(examples), 4, 0)
-    assert by_question > 0.9
-    assert unseen["top1"] < 0.3 and "dense_off" not in unseen  # no question vectors: one view
+    return examples

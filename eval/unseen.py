@@ -1,0 +1,60 @@
+"""How the engine does on content no training question asked about: the closest measured proxy
+for another municipality's report (docs/MODEL.md, «Known weaknesses»).
+
+Question-grouped CV lets the trees learn a row from other questions about it; dev and the
+frozen splits ask about rows the train questions asked about too. Here the folds are grouped by
+gold context (eval/adapter.py `context_groups`: questions linked by a shared gold row, sentence
+or lead stay in one fold; both views of a question too), and the figures are
+
+* ``top1``: the ranker's top-1 on the held-out questions (``dense_off``: in the dense-off view);
+* ``end_to_end``: what the engine would answer: the confidence model fitted as shipped (on
+  question-grouped out-of-fold rows), but only on the other folds' questions, applied to the
+  held-out questions' content-grouped rows at the shipped thresholds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from eval.thresholds import at_thresholds, best_forms
+from eval.train import Example, confidence_data, fit_confidence, oof_scores, top1
+
+NUMERIC_KINDS = ("table_cell", "table_compare", "prose_number")
+
+
+def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
+                   question_oof: Sequence[np.ndarray] | None = None,
+                   thresholds: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """``views``: the n questions, then their dense-off views if they have vectors (as `train`
+    fits). With ``question_oof`` (the question-grouped out-of-fold scores of every view, as the
+    shipped confidence model is fitted on) and ``thresholds``, also the end-to-end figures."""
+    from sklearn.model_selection import GroupKFold
+
+    from eval.adapter import context_groups
+
+    groups = context_groups(views[:n])
+    k = min(folds, len(np.unique(groups)))
+    n_views = len(views) // n
+    oof = oof_scores("lgbm_rank", views, k, seed, np.tile(groups, n_views))
+    out: dict[str, Any] = {"top1": round(top1(views[:n], oof[:n])["all"], 4)}
+    if n_views > 1:
+        out["dense_off"] = round(top1(views[n:], oof[n:])["all"], 4)
+    if question_oof is None or thresholds is None:
+        return out
+    fit_rows, fit_right, _ = confidence_data(views, question_oof)
+    rows, right, answerable = confidence_data(views[:n], oof[:n])
+    p = np.zeros(n)
+    for fit, held in GroupKFold(n_splits=k).split(np.arange(n), groups=groups):
+        both = np.concatenate([fit + v * n for v in range(n_views)])
+        p[held] = fit_confidence(fit_rows[both], fit_right[both], seed).predict_proba(rows[held])[:, 1]
+    forms = best_forms(views[:n], oof[:n])
+    figures = at_thresholds(p, right, answerable, forms, thresholds)
+    numeric = np.asarray([ex.item.get("kind") in NUMERIC_KINDS for ex in views[:n]])
+    limit = np.asarray([thresholds[f] for f in forms])
+    answered_right = (p >= limit) & right
+    figures["numeric_right"] = float(answered_right[numeric].mean()) if numeric.any() else 0.0
+    out["end_to_end"] = {k_: round(v, 4) if isinstance(v, float) else v for k_, v in figures.items()}
+    return out
