@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.thresholds import at_thresholds, best_forms
+from eval.thresholds import answered_figures, best_forms
 from eval.train import Example, confidence_data, fit_confidence, oof_scores, top1
 
 NUMERIC_KINDS = ("table_cell", "table_compare", "prose_number")
@@ -36,9 +36,9 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
     from eval.adapter import context_groups
 
     groups = context_groups(views[:n])
-    k = min(folds, len(np.unique(groups)))
+    n_folds = min(folds, len(np.unique(groups)))
     n_views = len(views) // n
-    oof = oof_scores("lgbm_rank", views, k, seed, np.tile(groups, n_views))
+    oof = oof_scores("lgbm_rank", views, n_folds, seed, np.tile(groups, n_views))
     out: dict[str, Any] = {"top1": round(top1(views[:n], oof[:n])["all"], 4)}
     if n_views > 1:
         out["dense_off"] = round(top1(views[n:], oof[n:])["all"], 4)
@@ -47,14 +47,13 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
     fit_rows, fit_right, _ = confidence_data(views, question_oof)
     rows, right, answerable = confidence_data(views[:n], oof[:n])
     p = np.zeros(n)
-    for fit, held in GroupKFold(n_splits=k).split(np.arange(n), groups=groups):
+    for fit, held in GroupKFold(n_splits=n_folds).split(np.arange(n), groups=groups):
         both = np.concatenate([fit + v * n for v in range(n_views)])
         p[held] = fit_confidence(fit_rows[both], fit_right[both], seed).predict_proba(rows[held])[:, 1]
-    forms = best_forms(views[:n], oof[:n])
-    figures = at_thresholds(p, right, answerable, forms, thresholds)
+    answered = p >= np.asarray([thresholds[f] for f in best_forms(views[:n], oof[:n])])
     numeric = np.asarray([ex.item.get("kind") in NUMERIC_KINDS for ex in views[:n]])
-    limit = np.asarray([thresholds[f] for f in forms])
-    answered_right = (p >= limit) & right
-    figures["numeric_right"] = float(answered_right[numeric].mean()) if numeric.any() else 0.0
-    out["end_to_end"] = {k_: round(v, 4) if isinstance(v, float) else v for k_, v in figures.items()}
+    figures = {**answered_figures(answered, right, answerable),
+               "numeric_right": float((answered & right)[numeric].mean()) if numeric.any() else 0.0}
+    out["end_to_end"] = {"thresholds": dict(thresholds),
+                         **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}}
     return out
