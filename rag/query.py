@@ -116,7 +116,8 @@ _CLAUSE_AFTER_CLAIM = re.compile(
 
 _OTHER_MUNI = re.compile(
     r"\b([A-ZÆØÅ][\wæøåÆØÅ-]+)\s+(kommune|kommunes|municipality|municipality's)\b"
-    r"|\b(?:kommunen|municipality of)\s+([A-ZÆØÅ][\wæøåÆØÅ-]+)"
+    r"|\bmunicipality of\s+([A-ZÆØÅ][\wæøåÆØÅ-]+)"
+    r"|\bkommunen\s+([A-ZÆØÅ][\wæøåÆØÅ-]+)"  # group 4: after «kommunen», often an inverted sentence's object
 )
 
 
@@ -278,11 +279,10 @@ def find_other_municipalities(text: str, home: Iterable[str], known: Iterable[st
     known_l = set(known)
     out: list[str] = []
     for m in _OTHER_MUNI.finditer(text):
-        name = m.group(1) or m.group(3)
+        name = m.group(1) or m.group(3) or m.group(4)
         if not name or name.lower() in home_l or name.lower() in {"hver", "egen", "samme", "denne", "the"}:
             continue
-        inverted = m.group(3) is not None and m.group(0).lower().startswith("kommunen")
-        if inverted and name.lower() in report_words and name.lower() not in known_l:
+        if m.group(4) and name.lower() in report_words and name.lower() not in known_l:
             continue
         out.append(name)
     words = re.findall(r"[\wæøåÆØÅ-]+", text)
