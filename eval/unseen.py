@@ -23,6 +23,11 @@ from eval.thresholds import answered_figures, best_forms
 from eval.train import Example, confidence_data, fit_confidence, oof_scores, top1
 
 NUMERIC_KINDS = ("table_cell", "table_compare", "prose_number")
+# One figure to judge a change by (docs/MODEL.md, «Ninth session»): ``net`` = right answers of every
+# kind (numbers, sentences, passages) minus WRONG_COST per wrong answer. An abstention costs a right
+# answer; a wrong answer costs more, and counting numbers only would make abstaining on
+# who/which and overview questions free.
+WRONG_COST = 2
 
 
 def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
@@ -52,8 +57,10 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
         p[held] = fit_confidence(fit_rows[both], fit_right[both], seed).predict_proba(rows[held])[:, 1]
     answered = p >= np.asarray([thresholds[f] for f in best_forms(views[:n], oof[:n])])
     numeric = np.asarray([ex.item.get("kind") in NUMERIC_KINDS for ex in views[:n]])
-    figures = {**answered_figures(answered, right, answerable),
-               "numeric_right": float((answered & right)[numeric].mean()) if numeric.any() else 0.0}
+    figures = answered_figures(answered, right, answerable)
+    right_answers = int((answered & right & answerable).sum())
+    figures |= {"numeric_right": float((answered & right)[numeric].mean()) if numeric.any() else 0.0,
+                "right_answers": right_answers, "net": right_answers - WRONG_COST * figures["wrong_answers"]}
     out["end_to_end"] = {"thresholds": dict(thresholds),
                          **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}}
     return out

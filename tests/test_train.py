@@ -68,6 +68,7 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     from eval.model_card import card_markdown
 
     assert f"numeric right {e2e['numeric_right']:.3f}" in card_markdown(card)  # the model card shows it
+    assert f"(net {e2e['net']}: {e2e['right_answers']} right answers" in card_markdown(card)
     assert json.loads((tmp_path / "model.json").read_text())["scores"] == card["scores"]
     assert load_ranker(tmp_path, embedding_id="another-model").dense is False
     ranker = load_ranker(tmp_path, embedding_id="hash-32")
@@ -237,7 +238,11 @@ def test_unseen_end_to_end_answers_exactly_at_the_thresholds() -> None:
     assert everything["end_to_end"]["numeric_right"] == pytest.approx(everything["top1"], abs=1e-4)
     assert everything["end_to_end"]["wrong_answers"] == round(n * (1 - everything["top1"]))
     assert nothing["end_to_end"]["answered"] == 0.0 and nothing["end_to_end"]["wrong_answers"] == 0
-    assert nothing["end_to_end"]["numeric_right"] == 0.0
+    assert nothing["end_to_end"]["numeric_right"] == 0.0 and nothing["end_to_end"]["net"] == 0
+    right_best = round(n * everything["top1"])  # every question here is answerable
+    assert everything["end_to_end"]["net"] == right_best - 2 * everything["end_to_end"]["wrong_answers"]
+    e2e = middle["end_to_end"]  # net: right answers minus two per wrong answer
+    assert e2e["net"] == e2e["right_answers"] - 2 * e2e["wrong_answers"] and e2e["right_answers"] <= right_best
     assert middle["end_to_end"]["numeric_right"] <= middle["top1"] + 1e-9
 
 
