@@ -51,8 +51,8 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                   + f"; end to end at the thresholds below, numeric right {e2e['numeric_right']:.3f}, answered "
                   f"{e2e['answered']:.3f} of answerable, abstained on {e2e['abstained_unanswerable']:.3f} of "
                   f"unanswerable, {e2e['wrong_answers']} wrong answers"
-                  + (f" (net {e2e['net']}: {e2e['right_answers']} right answers of every kind minus two per "
-                     "wrong answer)" if "net" in e2e else "") + ".", ""]
+                  + (f" (net {e2e['net']}: {e2e['right_answers']} right answers of every kind minus "
+                     f"{e2e['wrong_cost']} per wrong answer)" if "net" in e2e else "") + ".", ""]
     at = scores["dev_at_threshold"]
     t = conf["thresholds"]
     lines += [f"Confidence: abstain below {t['number']:.2f} (numbers), {t['sentence']:.2f} (sentences) or "

@@ -60,7 +60,8 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
     figures = answered_figures(answered, right, answerable)
     right_answers = int((answered & right & answerable).sum())
     figures |= {"numeric_right": float((answered & right)[numeric].mean()) if numeric.any() else 0.0,
-                "right_answers": right_answers, "net": right_answers - WRONG_COST * figures["wrong_answers"]}
+                "right_answers": right_answers, "wrong_cost": WRONG_COST,
+                "net": right_answers - WRONG_COST * figures["wrong_answers"]}
     out["end_to_end"] = {"thresholds": dict(thresholds),
                          **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}}
     return out
