@@ -57,9 +57,9 @@ def test_ci_subset_numeric_accuracy_does_not_regress(settings, tmp_path_factory)
 def test_every_train_and_dev_answer_is_as_in_the_snapshot(settings):
     """A change meant to leave answers alone leaves all of them alone (eval/snapshot.py); one
     meant to change them writes a new snapshot with `rapport eval --snapshot write`. The snapshot
-    is of one machine: on another CPU the embedding vectors differ slightly and borderline answers
-    and alternatives move (58 of 6 052 between the sixth and the ninth session's machines, same
-    code and model), so it is retaken on the machine CI runs on."""
+    is of one machine: on another one borderline answers and alternatives can move (58 of 6 052
+    between the sixth and the ninth session's machines, same code and model; most likely the
+    embedding vectors, not pinned down), so it is retaken on the machine CI runs on."""
     from eval import snapshot
     from rag.service import build_service
 
