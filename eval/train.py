@@ -9,7 +9,8 @@
    on answerable questions): logistic regression and gradient boosting (scikit-learn, pointwise)
    and LightGBM lambdarank (listwise). The best is fitted on all of train and exported to ONNX.
 3. The confidence model (small boosted trees) is fitted on out-of-fold ranker scores of train:
-   "is the best candidate right?". Its thresholds are chosen on dev and the cross-validated
+   "is the best candidate right?", with answer-ablated copies of the answerable questions as
+   extra near-misses (eval/confidence.py). Its thresholds are chosen on dev and the cross-validated
    confidence of train together (dev alone has too few unanswerable questions for a stable
    point; eval/thresholds.py): below its answer form's threshold the engine abstains (together
    they abstain on ABSTAIN_TARGET of the unanswerable questions: a tempting near-miss must not
@@ -34,6 +35,14 @@ from typing import Any
 import numpy as np
 
 from eval.adapter import ADAPTER_PARAMS
+from eval.confidence import (
+    ABLATED_WEIGHT,
+    CONF_PARAMS,
+    confidence_data,
+    cross_validated_confidence,
+    fit_confidence,
+    fit_rows,
+)
 from eval.thresholds import at_thresholds, best_forms, choose_threshold, choose_thresholds, sure_threshold
 from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
@@ -44,10 +53,6 @@ LGB_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, 
                   min_child_samples=20, reg_lambda=1.0, verbose=-1, n_jobs=2, deterministic=True,
                   force_col_wise=True)
 ONNX_GRAPH = "rapport_ranker"
-# the confidence model: small boosted trees on the confidence row (rag/ranker.py); chosen over
-# logistic regression on train CV and dev (fewer wrong answers at the same abstention, docs/MODEL.md)
-CONF_PARAMS = dict(n_estimators=200, learning_rate=0.05, num_leaves=8, min_child_samples=40, reg_lambda=1.0,
-                   verbose=-1, n_jobs=2, deterministic=True, force_col_wise=True)
 CONF_FILE, CONF_GRAPH = "confidence.onnx", "rapport_confidence"
 ADAPTER_FILE = "adapter.npy"
 NEG_TOP, NEG_RANDOM = 150, 100  # negatives kept per question: the hardest by a cheap score, and random ones
@@ -180,19 +185,6 @@ def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int,
     return out
 
 
-def confidence_data(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from rag.ranker import RIVAL_DEPTH, confidence_row
-
-    rows, right, answerable = [], [], []
-    for ex, s in zip(examples, scores, strict=True):
-        order = np.argsort(-s, kind="stable")
-        top = order[:RIVAL_DEPTH]
-        rows.append(confidence_row(ex.X, s, top, [ex.values[int(i)] for i in top], ex.sentences[top]))
-        right.append(bool(ex.correct[int(order[0])]))
-        answerable.append(ex.item.get("kind") != "unanswerable")
-    return np.asarray(rows), np.asarray(right), np.asarray(answerable)
-
-
 def train(
     engine: Any,
     train_items: Sequence[Mapping[str, Any]],
@@ -252,8 +244,8 @@ def train(
 
     # the confidence model is fitted on both views (dense_off is one of its features); the
     # thresholds are chosen on the questions as embedded
-    A, right, answerable = confidence_data(trv, oof[family])
-    conf = fit_confidence(A, right, seed)
+    A, right, weight, source = fit_rows(trv, oof[family])
+    conf = fit_confidence(A, right, seed, weight)
     _export_onnx(conf, out_dir / CONF_FILE, len(CONFIDENCE_FEATURES), CONF_GRAPH)
     shipped.conf_session = onnx_session((out_dir / CONF_FILE).read_bytes())  # dev, as the engine computes it
 
@@ -264,8 +256,8 @@ def train(
     p_dev = conf_p(Ad)
     # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
     # alone holds too few unanswerable questions for a stable 90 % point
-    p_train = _cross_validated_confidence(A, right, folds, groups, seed)[:n]
-    right, answerable = right[:n], answerable[:n]
+    p_train = cross_validated_confidence(A, right, weight, source, len(trv), folds, groups, seed)[:n]
+    _, right, answerable = confidence_data(tr, oof[family][:n])
     pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
     _, curve = choose_threshold(*pooled)
     forms_dev = best_forms(dv, dev_scores)
@@ -310,6 +302,7 @@ def train(
             "file": CONF_FILE,
             "family": "lgbm_classifier",
             "params": CONF_PARAMS,
+            "ablated_weight": ABLATED_WEIGHT,
             "feature_importance": _importance(conf.booster_, CONFIDENCE_FEATURES),
             "thresholds": thresholds,
             "sure": sure,
@@ -362,25 +355,6 @@ def dense_off_view(ex: Example) -> Example:
     from rag.candidates import dense_off
 
     return replace(ex, X=dense_off(ex.X.copy()), qvec=None)
-
-
-def fit_confidence(A: np.ndarray, right: np.ndarray, seed: int) -> Any:
-    """The confidence model: P(the best candidate is right) from its confidence row."""
-    import lightgbm as lgb
-
-    return lgb.LGBMClassifier(**CONF_PARAMS, random_state=seed).fit(A, right.astype(np.int8))
-
-
-def _cross_validated_confidence(A: np.ndarray, right: np.ndarray, folds: int, groups: np.ndarray,
-                                seed: int) -> np.ndarray:
-    """Probabilities of the confidence model for train rows, each from a model fitted without its
-    question (either view)."""
-    from sklearn.model_selection import GroupKFold
-
-    out = np.zeros(len(right))
-    for fit_idx, held in GroupKFold(n_splits=folds).split(A, groups=groups):
-        out[held] = fit_confidence(A[fit_idx], right[fit_idx], seed).predict_proba(A[held])[:, 1]
-    return out
 
 
 def _export_onnx(model: Any, path: Path, n_features: int = len(FEATURES), graph: str = ONNX_GRAPH) -> None:

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from eval.confidence import confidence_data, fit_confidence, fit_rows
 from eval.thresholds import answered_figures, best_forms
-from eval.train import Example, confidence_data, fit_confidence, oof_scores, top1
+from eval.train import Example, oof_scores, top1
 
 NUMERIC_KINDS = ("table_cell", "table_compare", "prose_number")
 # One figure to judge a change by (docs/MODEL.md, «Ninth session»): ``net`` = right answers of every
@@ -49,12 +50,13 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
         out["dense_off"] = round(top1(views[n:], oof[n:])["all"], 4)
     if question_oof is None or thresholds is None:
         return out
-    fit_rows, fit_right, _ = confidence_data(views, question_oof)
+    A, fit_right, weight, source = fit_rows(views, question_oof)
+    question = source % n  # the question each fitting row (either view, or an ablated copy) is about
     rows, right, answerable = confidence_data(views[:n], oof[:n])
     p = np.zeros(n)
     for fit, held in GroupKFold(n_splits=n_folds).split(np.arange(n), groups=groups):
-        both = np.concatenate([fit + v * n for v in range(n_views)])
-        p[held] = fit_confidence(fit_rows[both], fit_right[both], seed).predict_proba(rows[held])[:, 1]
+        use = np.isin(question, fit)
+        p[held] = fit_confidence(A[use], fit_right[use], seed, weight[use]).predict_proba(rows[held])[:, 1]
     answered = p >= np.asarray([thresholds[f] for f in best_forms(views[:n], oof[:n])])
     numeric = np.asarray([ex.item.get("kind") in NUMERIC_KINDS for ex in views[:n]])
     figures = answered_figures(answered, right, answerable)

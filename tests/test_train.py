@@ -121,8 +121,8 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     got = top1(examples, scores)
     assert got["all"] == pytest.approx(ranker.card["scores"]["dev_top1"]["all"], abs=0.005)
     # and the shipped confidence model gives the card's dev figures at its thresholds
+    from eval.confidence import confidence_data
     from eval.thresholds import at_thresholds, best_forms
-    from eval.train import confidence_data
 
     A, right, answerable = confidence_data(examples, scores)
     p = np.asarray([ranker.confidence(row) for row in A])
@@ -264,3 +264,42 @@ def _row_identity_examples() -> list:
             examples.append(Example({"kind": "table_cell"}, X, np.flatnonzero(correct), correct,
                                     [float(v) for v in slots], np.full(len(slots), -1), "ok", None, slots))
     return examples
+
+
+def test_answer_ablated_rows_show_the_best_wrong_candidate_as_a_near_miss() -> None:
+    """An answerable question gives one extra fitting row: its ranking with every right candidate
+    taken out, labeled wrong and weighed ABLATED_WEIGHT; an unanswerable question, or one left with
+    fewer than two candidates, gives none. Thresholds never see these rows."""
+    from eval.confidence import ABLATED_WEIGHT, ablated_data, confidence_data, fit_rows
+    from eval.train import Example
+    from rag.layout import F
+
+    names = list(CONFIDENCE_FEATURES)
+
+    def example(kind: str, correct: list[bool]) -> Example:
+        k = len(correct)
+        X = np.zeros((k, len(F)), np.float32)
+        X[:, F["cov_all"]] = np.linspace(1.0, 0.1, k)  # a feature the row copies from the best candidate
+        return Example({"kind": kind}, X, np.flatnonzero(correct), np.asarray(correct), [float(10 + i) for i in range(k)],
+                       np.full(k, -1), "ok")
+
+    # the right answer (candidate 0) and a figure printed twice (candidate 2) are both taken out
+    answerable = example("table_cell", [True, False, True, False, False])
+    unanswerable = example("unanswerable", [False] * 5)
+    lonely = example("table_cell", [True, True, False])  # one candidate left: no ranking to judge
+    scores = [np.asarray([5.0, 4.0, 3.5, 2.0, 1.0]), np.asarray([5.0, 4.0, 3.0, 2.0, 1.0]), np.asarray([3.0, 2.0, 1.0])]
+    examples = [answerable, unanswerable, lonely]
+    B, source = ablated_data(examples, scores)
+    assert source.tolist() == [0]
+    row = B[0]
+    assert row[names.index("s1")] == pytest.approx(4.0)  # candidate 1 is now the best
+    assert row[names.index("s2")] == pytest.approx(2.0) and row[names.index("gap12")] == pytest.approx(2.0)
+    assert row[names.index("cov_all")] == pytest.approx(answerable.X[1, F["cov_all"]])
+    A, right, weight, src = fit_rows(examples, scores)
+    real, _, _ = confidence_data(examples, scores)
+    assert len(A) == 4 and np.array_equal(A[:3], real)
+    assert right.tolist() == [True, False, True, False]
+    assert weight.tolist() == [1.0, 1.0, 1.0, ABLATED_WEIGHT] and src.tolist() == [0, 1, 2, 0]
+    # nothing to ablate: no extra rows, and fitting data equal to the real rows
+    B0, s0 = ablated_data([unanswerable], scores[1:2])
+    assert B0.shape[0] == 0 and s0.size == 0
