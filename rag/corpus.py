@@ -261,6 +261,16 @@ def build_corpus(
     return c
 
 
+def _heading_line(report: Report, heading: str, first: int, reach: int = 3) -> int:
+    """The line a lead's heading is printed on when it stands just above its first sentence
+    (within ``reach`` lines), so that the lead's lines cite what its answer shows; else ``first``."""
+    want = " ".join(heading.split()).casefold()
+    for j in range(first - 1, max(0, first - 1 - reach), -1):
+        if " ".join(report.lines[j - 1].split()).casefold() == want:
+            return j
+    return first
+
+
 def _leads(ri: int, report: Report, c: Corpus, end: int) -> list[LeadInfo]:
     """The first sentences (about 60 words) under each chapter and each section heading."""
     by_passage: dict[int, list[int]] = {}
@@ -293,7 +303,8 @@ def _leads(ri: int, report: Report, c: Corpus, end: int) -> list[LeadInfo]:
             if not sents or words < 12 or any(o.sentences == tuple(sents) for o in out):
                 continue
             text = " ".join(c.sentences[g].text for g in sents)
-            lines = (c.sentences[sents[0]].lines[0], c.sentences[sents[-1]].lines[1])
+            first = c.sentences[sents[0]].lines[0]
+            lines = (_heading_line(report, heading, first), c.sentences[sents[-1]].lines[1])
             out.append(LeadInfo(ri, p.chapter, heading, tuple(sents), text, lines))
     return out
 

@@ -224,3 +224,21 @@ def test_questions_that_name_more_than_the_report_are_not_answered_with_its_open
                                                                                     question: str) -> None:
     decision, _ = _answer(engine, question)
     assert decision.reason not in ("report_overview", "chapter_overview")
+
+
+def test_a_section_lead_cites_the_heading_line_its_answer_shows(engine: Engine) -> None:
+    """A lead is answered as «heading: text»: its lines start at the heading when it is printed just
+    above its first sentence, so every word of the answer (a number in a heading, «(F4)», too) is
+    cited."""
+    report = engine.corpus.reports[0]
+    lead = next(le for le in engine.corpus.leads if le.chapter.number == 2)  # a section heading between
+    first_sentence = engine.corpus.sentences[lead.sentences[0]].lines[0]
+    assert lead.lines[0] == first_sentence - 2 and report.lines[lead.lines[0] - 1].strip() == "02 ØKONOMI"
+    decision, a = _answer(engine, "Oppsummer kapittel 2")
+    assert a.answer.count("02 ØKONOMI") == 1 and tuple(a.citations[0].lines) == lead.lines
+    # otherwise a lead starts at its first sentence
+    for lead in engine.corpus.leads:
+        start = engine.corpus.sentences[lead.sentences[0]].lines[0]
+        assert lead.lines[0] in (start, start - 1, start - 2, start - 3)
+        if lead.lines[0] != start:
+            assert " ".join(report.lines[lead.lines[0] - 1].split()).casefold() == " ".join(lead.heading.split()).casefold()
