@@ -30,6 +30,10 @@ def _row(ex: Any, s: np.ndarray, order: np.ndarray) -> np.ndarray:
     return confidence_row(ex.X, s, top, [ex.values[int(i)] for i in top], ex.sentences[top])
 
 
+def _answerable(ex: Any) -> bool:
+    return ex.item.get("kind") != "unanswerable"
+
+
 def confidence_data(examples: Sequence[Any], scores: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows, is the best candidate right, is the question answerable), one per example
     (eval.train.Example) with its ranker scores."""
@@ -38,7 +42,7 @@ def confidence_data(examples: Sequence[Any], scores: Sequence[np.ndarray]) -> tu
         order = np.argsort(-s, kind="stable")
         rows.append(_row(ex, s, order))
         right.append(bool(ex.correct[int(order[0])]))
-        answerable.append(ex.item.get("kind") != "unanswerable")
+        answerable.append(_answerable(ex))
     return np.asarray(rows), np.asarray(right), np.asarray(answerable)
 
 
@@ -48,7 +52,7 @@ def ablated_data(examples: Sequence[Any], scores: Sequence[np.ndarray]) -> tuple
     index of the example it comes from. Examples left with fewer than two candidates give none."""
     rows, source = [], []
     for k, (ex, s) in enumerate(zip(examples, scores, strict=True)):
-        if ex.item.get("kind") == "unanswerable" or not ex.correct.any():
+        if not _answerable(ex) or not ex.correct.any():
             continue
         order = np.argsort(-s, kind="stable")
         order = order[~ex.correct[order]]
@@ -60,14 +64,16 @@ def ablated_data(examples: Sequence[Any], scores: Sequence[np.ndarray]) -> tuple
     return np.asarray(rows, np.float32).reshape(len(rows), width), np.asarray(source, np.int64)
 
 
-def fit_rows(examples: Sequence[Any], scores: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """What the confidence model is fitted on: every example's row, then the answer-ablated ones.
-    (rows, right, weight, source example of each row)."""
-    A, right, _ = confidence_data(examples, scores)
+def fit_rows(examples: Sequence[Any], scores: Sequence[np.ndarray]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the confidence model is fitted on: every example's row (the first len(examples), as
+    confidence_data gives them), then the answer-ablated ones. (rows, right, answerable, weight,
+    source example of each row); an ablated row's question is answerable."""
+    A, right, answerable = confidence_data(examples, scores)
     B, source = ablated_data(examples, scores)
     n = len(right)
     rows = np.concatenate([A, B.astype(A.dtype)]) if len(B) else A
-    return (rows, np.concatenate([right, np.zeros(len(B), bool)]),
+    return (rows, np.concatenate([right, np.zeros(len(B), bool)]), np.concatenate([answerable, answerable[source]]),
             np.concatenate([np.ones(n), np.full(len(B), ABLATED_WEIGHT)]),
             np.concatenate([np.arange(n), source]))
 

@@ -244,7 +244,7 @@ def train(
 
     # the confidence model is fitted on both views (dense_off is one of its features); the
     # thresholds are chosen on the questions as embedded
-    A, right, weight, source = fit_rows(trv, oof[family])
+    A, right, answerable, weight, source = fit_rows(trv, oof[family])
     conf = fit_confidence(A, right, seed, weight)
     _export_onnx(conf, out_dir / CONF_FILE, len(CONFIDENCE_FEATURES), CONF_GRAPH)
     shipped.conf_session = onnx_session((out_dir / CONF_FILE).read_bytes())  # dev, as the engine computes it
@@ -257,7 +257,7 @@ def train(
     # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
     # alone holds too few unanswerable questions for a stable 90 % point
     p_train = cross_validated_confidence(A, right, weight, source, len(trv), folds, groups, seed)[:n]
-    _, right, answerable = confidence_data(tr, oof[family][:n])
+    right, answerable = right[:n], answerable[:n]  # the questions as embedded (fit_rows: real rows first)
     pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
     _, curve = choose_threshold(*pooled)
     forms_dev = best_forms(dv, dev_scores)

@@ -50,7 +50,7 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
         out["dense_off"] = round(top1(views[n:], oof[n:])["all"], 4)
     if question_oof is None or thresholds is None:
         return out
-    A, fit_right, weight, source = fit_rows(views, question_oof)
+    A, fit_right, _, weight, source = fit_rows(views, question_oof)
     question = source % n  # the question each fitting row (either view, or an ablated copy) is about
     rows, right, answerable = confidence_data(views[:n], oof[:n])
     p = np.zeros(n)

@@ -295,10 +295,11 @@ def test_answer_ablated_rows_show_the_best_wrong_candidate_as_a_near_miss() -> N
     assert row[names.index("s1")] == pytest.approx(4.0)  # candidate 1 is now the best
     assert row[names.index("s2")] == pytest.approx(2.0) and row[names.index("gap12")] == pytest.approx(2.0)
     assert row[names.index("cov_all")] == pytest.approx(answerable.X[1, F["cov_all"]])
-    A, right, weight, src = fit_rows(examples, scores)
+    A, right, answerable, weight, src = fit_rows(examples, scores)
     real, _, _ = confidence_data(examples, scores)
     assert len(A) == 4 and np.array_equal(A[:3], real)
     assert right.tolist() == [True, False, True, False]
+    assert answerable.tolist() == [True, False, True, True]  # the ablated row's question is answerable
     assert weight.tolist() == [1.0, 1.0, 1.0, ABLATED_WEIGHT] and src.tolist() == [0, 1, 2, 0]
     # nothing to ablate: no extra rows, and fitting data equal to the real rows
     B0, s0 = ablated_data([unanswerable], scores[1:2])
