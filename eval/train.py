@@ -9,8 +9,7 @@
    on answerable questions): logistic regression and gradient boosting (scikit-learn, pointwise)
    and LightGBM lambdarank (listwise). The best is fitted on all of train and exported to ONNX.
 3. The confidence model (small boosted trees) is fitted on out-of-fold ranker scores of train:
-   "is the best candidate right?", with answer-ablated copies of the answerable questions as
-   extra near-misses (eval/confidence.py). Its thresholds are chosen on dev and the cross-validated
+   "is the best candidate right?" (eval/confidence.py). Its thresholds are chosen on dev and the cross-validated
    confidence of train together (dev alone has too few unanswerable questions for a stable
    point; eval/thresholds.py): below its answer form's threshold the engine abstains (together
    they abstain on ABSTAIN_TARGET of the unanswerable questions: a tempting near-miss must not
@@ -35,14 +34,7 @@ from typing import Any
 import numpy as np
 
 from eval.adapter import ADAPTER_PARAMS
-from eval.confidence import (
-    ABLATED_WEIGHT,
-    CONF_PARAMS,
-    confidence_data,
-    cross_validated_confidence,
-    fit_confidence,
-    fit_rows,
-)
+from eval.confidence import CONF_PARAMS, confidence_data, cross_validated_confidence, fit_confidence
 from eval.thresholds import at_thresholds, best_forms, choose_threshold, choose_thresholds, sure_threshold
 from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
@@ -244,8 +236,8 @@ def train(
 
     # the confidence model is fitted on both views (dense_off is one of its features); the
     # thresholds are chosen on the questions as embedded
-    A, right, answerable, weight, source = fit_rows(trv, oof[family])
-    conf = fit_confidence(A, right, seed, weight)
+    A, right, answerable = confidence_data(trv, oof[family])
+    conf = fit_confidence(A, right, seed)
     _export_onnx(conf, out_dir / CONF_FILE, len(CONFIDENCE_FEATURES), CONF_GRAPH)
     shipped.conf_session = onnx_session((out_dir / CONF_FILE).read_bytes())  # dev, as the engine computes it
 
@@ -256,8 +248,8 @@ def train(
     p_dev = conf_p(Ad)
     # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
     # alone holds too few unanswerable questions for a stable 90 % point
-    p_train = cross_validated_confidence(A, right, weight, source, len(trv), folds, groups, seed)[:n]
-    right, answerable = right[:n], answerable[:n]  # the questions as embedded (fit_rows: real rows first)
+    p_train = cross_validated_confidence(A, right, folds, groups, seed)[:n]
+    right, answerable = right[:n], answerable[:n]  # the questions as embedded (their dense-off views follow)
     pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
     _, curve = choose_threshold(*pooled)
     forms_dev = best_forms(dv, dev_scores)
@@ -302,7 +294,6 @@ def train(
             "file": CONF_FILE,
             "family": "lgbm_classifier",
             "params": CONF_PARAMS,
-            "ablated_weight": ABLATED_WEIGHT,
             "feature_importance": _importance(conf.booster_, CONFIDENCE_FEATURES),
             "thresholds": thresholds,
             "sure": sure,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.confidence import confidence_data, fit_confidence, fit_rows
+from eval.confidence import confidence_data, fit_confidence
 from eval.thresholds import answered_figures, best_forms
 from eval.train import Example, oof_scores, top1
 
@@ -50,13 +50,13 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
         out["dense_off"] = round(top1(views[n:], oof[n:])["all"], 4)
     if question_oof is None or thresholds is None:
         return out
-    A, fit_right, _, weight, source = fit_rows(views, question_oof)
-    question = source % n  # the question each fitting row (either view, or an ablated copy) is about
+    A, fit_right, _ = confidence_data(views, question_oof)
+    question = np.arange(len(views)) % n  # the question each fitting row (either view) is about
     rows, right, answerable = confidence_data(views[:n], oof[:n])
     p = np.zeros(n)
     for fit, held in GroupKFold(n_splits=n_folds).split(np.arange(n), groups=groups):
         use = np.isin(question, fit)
-        p[held] = fit_confidence(A[use], fit_right[use], seed, weight[use]).predict_proba(rows[held])[:, 1]
+        p[held] = fit_confidence(A[use], fit_right[use], seed).predict_proba(rows[held])[:, 1]
     answered = p >= np.asarray([thresholds[f] for f in best_forms(views[:n], oof[:n])])
     numeric = np.asarray([ex.item.get("kind") in NUMERIC_KINDS for ex in views[:n]])
     figures = answered_figures(answered, right, answerable)

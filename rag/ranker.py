@@ -41,6 +41,11 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     # the score and the gap per kind of best candidate: the same score means more for a cell
     # than for a prose figure (features from the linear model this one replaced; trees can use them too)
     "s1_figure", "gap12_figure", "s1_diff", "gap12_diff", "s1_sentence", "gap12_sentence",
+    # the best candidate against its first rival, feature by feature (0 without a rival): a
+    # near-miss is often a neighbour that covers the question about as well as the best one does
+    *(f"vs_{name}" for name in ("cov_all", "missed_max", "key_credit", "strict_cov", "label_strict", "cov_ctx",
+                                "missed_ctx", "dense_tuned", "dense_main", "bm25", "unit_match", "extra_label",
+                                "proper_missed", "cov_primary")),
 )
 RIVAL_DEPTH = 60  # candidates looked at (best first) to find the rivals of the best one
 
@@ -97,7 +102,8 @@ class ModelError(RuntimeError):
 def confidence_row(X: np.ndarray, scores: np.ndarray, order: Sequence[int], values: Sequence[float | None],
                    sentences: Sequence[int]) -> np.ndarray:
     """What the confidence model sees: the best candidate's score, its rivals' (the next candidates
-    that would give another answer), how many of the top five agree with it, and its features.
+    that would give another answer), how many of the top five agree with it, its features, and
+    how they differ from the first rival's.
     ``order``: candidates best first (the first RIVAL_DEPTH suffice); ``values`` and ``sentences``:
     the number each would answer with and the sentence it comes from (-1: none), aligned with it."""
     b = int(order[0])
@@ -118,6 +124,10 @@ def confidence_row(X: np.ndarray, scores: np.ndarray, order: Sequence[int], valu
         flag = float(X[b, F[f"k_{kind}"]])
         row[f"s1_{kind}"] = s1 * flag
         row[f"gap12_{kind}"] = (s1 - second) * flag
+    for name in CONFIDENCE_FEATURES:
+        if name.startswith("vs_"):
+            feature = F[name[3:]]
+            row[name] = float(X[b, feature] - X[rivals[1], feature]) if len(rivals) > 1 else 0.0
     out = np.empty(len(CONFIDENCE_FEATURES), np.float32)
     for i, name in enumerate(CONFIDENCE_FEATURES):
         out[i] = row[name] if name in row else X[b, F[name]]

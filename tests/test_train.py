@@ -266,41 +266,25 @@ def _row_identity_examples() -> list:
     return examples
 
 
-def test_answer_ablated_rows_show_the_best_wrong_candidate_as_a_near_miss() -> None:
-    """An answerable question gives one extra fitting row: its ranking with every right candidate
-    taken out, labeled wrong and weighed ABLATED_WEIGHT; an unanswerable question, or one left with
-    fewer than two candidates, gives none. Thresholds never see these rows."""
-    from eval.confidence import ABLATED_WEIGHT, ablated_data, confidence_data, fit_rows
-    from eval.train import Example
+def test_the_confidence_row_contrasts_the_best_candidate_with_its_first_rival() -> None:
+    """vs_<feature>: the best candidate's value minus its first rival's (the first candidate that
+    would give another answer, not one that agrees with it); 0 without a rival."""
     from rag.layout import F
+    from rag.ranker import confidence_row
 
     names = list(CONFIDENCE_FEATURES)
-
-    def example(kind: str, correct: list[bool]) -> Example:
-        k = len(correct)
-        X = np.zeros((k, len(F)), np.float32)
-        X[:, F["cov_all"]] = np.linspace(1.0, 0.1, k)  # a feature the row copies from the best candidate
-        return Example({"kind": kind}, X, np.flatnonzero(correct), np.asarray(correct), [float(10 + i) for i in range(k)],
-                       np.full(k, -1), "ok")
-
-    # the right answer (candidate 0) and a figure printed twice (candidate 2) are both taken out
-    answerable = example("table_cell", [True, False, True, False, False])
-    unanswerable = example("unanswerable", [False] * 5)
-    lonely = example("table_cell", [True, True, False])  # one candidate left: no ranking to judge
-    scores = [np.asarray([5.0, 4.0, 3.5, 2.0, 1.0]), np.asarray([5.0, 4.0, 3.0, 2.0, 1.0]), np.asarray([3.0, 2.0, 1.0])]
-    examples = [answerable, unanswerable, lonely]
-    B, source = ablated_data(examples, scores)
-    assert source.tolist() == [0]
-    row = B[0]
-    assert row[names.index("s1")] == pytest.approx(4.0)  # candidate 1 is now the best
-    assert row[names.index("s2")] == pytest.approx(2.0) and row[names.index("gap12")] == pytest.approx(2.0)
-    assert row[names.index("cov_all")] == pytest.approx(answerable.X[1, F["cov_all"]])
-    A, right, answerable, weight, src = fit_rows(examples, scores)
-    real, _, _ = confidence_data(examples, scores)
-    assert len(A) == 4 and np.array_equal(A[:3], real)
-    assert right.tolist() == [True, False, True, False]
-    assert answerable.tolist() == [True, False, True, True]  # the ablated row's question is answerable
-    assert weight.tolist() == [1.0, 1.0, 1.0, ABLATED_WEIGHT] and src.tolist() == [0, 1, 2, 0]
-    # nothing to ablate: no extra rows, and fitting data equal to the real rows
-    B0, s0 = ablated_data([unanswerable], scores[1:2])
-    assert B0.shape[0] == 0 and s0.size == 0
+    contrasted = [n for n in names if n.startswith("vs_")]
+    assert contrasted and all(n[3:] in F for n in contrasted)
+    X = np.zeros((3, len(F)), np.float32)
+    X[:, F["cov_all"]] = [0.9, 0.2, 0.7]
+    X[:, F["missed_max"]] = [0.1, 0.0, 0.6]
+    scores = np.asarray([3.0, 2.5, 2.0], np.float32)
+    # candidate 1 prints the best one's number again (no rival): the rival is candidate 2
+    row = confidence_row(X, scores, [0, 1, 2], [7.0, 7.0, 8.0], [-1, -1, -1])
+    assert row[names.index("vs_cov_all")] == pytest.approx(0.2)
+    assert row[names.index("vs_missed_max")] == pytest.approx(-0.5)
+    # a near-miss that covers the question as well as the best one: no margin left
+    X[2, F["cov_all"]] = 0.9
+    assert confidence_row(X, scores, [0, 1, 2], [7.0, 7.0, 8.0], [-1, -1, -1])[names.index("vs_cov_all")] == 0
+    alone = confidence_row(X[:2], scores[:2], [0, 1], [7.0, 7.0], [-1, -1])
+    assert all(alone[names.index(n)] == 0 for n in contrasted)
