@@ -73,6 +73,17 @@ def choose_thresholds(p: np.ndarray, right: np.ndarray, answerable: np.ndarray,
     return {form: float(GRID[i]) for form, i in zip(ANSWER_FORMS, idx, strict=True)}
 
 
+def pooled_thresholds(train: tuple[np.ndarray, ...], dev: tuple[np.ndarray, ...]
+                      ) -> tuple[dict[str, float], list[dict[str, float]], float]:
+    """The thresholds per form, the single-threshold curve and ``sure``, chosen on cross-validated
+    train and dev together (dev alone holds too few unanswerable questions for a stable 90 %
+    point). ``train`` and ``dev``: (p, right, answerable, forms) per question."""
+    p, right, answerable, forms = (np.concatenate([a, b]) for a, b in zip(train, dev, strict=True))
+    _, curve = choose_threshold(p, right, answerable)
+    thresholds = choose_thresholds(p, right, answerable, forms)
+    return thresholds, curve, sure_threshold(curve, thresholds["number"])
+
+
 def sure_threshold(curve: Sequence[Mapping[str, float]], floor: float) -> float:
     """From here up the engine answers plainly: the lowest threshold at or above ``floor`` where
     answers are right at least SURE_PRECISION of the time."""

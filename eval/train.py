@@ -35,7 +35,7 @@ import numpy as np
 
 from eval.adapter import ADAPTER_PARAMS
 from eval.confidence import CONF_PARAMS, confidence_data, cross_validated_confidence, fit_confidence
-from eval.thresholds import at_thresholds, best_forms, choose_threshold, choose_thresholds, sure_threshold
+from eval.thresholds import at_thresholds, best_forms, choose_threshold, pooled_thresholds
 from rag.layout import FEATURE_SET_VERSION, FEATURES, F
 
 SPLIT_DIR = Path(__file__).resolve().parent / "splits"
@@ -188,7 +188,10 @@ def train(
     echo: Callable[[str], None] = print,
     embedding_id: str | None = None,
     unseen_folds: int = 0,
+    rankings: Path | None = None,
 ) -> dict[str, Any]:
+    """Fit and write the model (module docstring). ``rankings``: also store the rankings the
+    confidence model is fitted and judged on there (eval/rankings.py)."""
     from rag.ranker import CONFIDENCE_FEATURES, Ranker, onnx_session, year_gate
 
     echo(f"Scoring {len(train_items)} train and {len(dev_items)} dev questions ...")
@@ -246,21 +249,17 @@ def train(
 
     Ad, right_d, answerable_d = confidence_data(dv, dev_scores)
     p_dev = conf_p(Ad)
-    # the thresholds are chosen on dev and on cross-validated train probabilities together: dev
-    # alone holds too few unanswerable questions for a stable 90 % point
     p_train = cross_validated_confidence(A, right, folds, groups, seed)[:n]
     right, answerable = right[:n], answerable[:n]  # the questions as embedded (their dense-off views follow)
-    pooled = (np.concatenate([p_train, p_dev]), np.concatenate([right, right_d]), np.concatenate([answerable, answerable_d]))
-    _, curve = choose_threshold(*pooled)
     forms_dev = best_forms(dv, dev_scores)
-    thresholds = choose_thresholds(*pooled, np.concatenate([best_forms(tr, oof[family][:n]), forms_dev]))
+    thresholds, curve, sure = pooled_thresholds((p_train, right, answerable, best_forms(tr, oof[family][:n])),
+                                                (p_dev, right_d, answerable_d, forms_dev))
     _, dev_curve = choose_threshold(p_dev, right_d, answerable_d)
     at = at_thresholds(p_dev, right_d, answerable_d, forms_dev, thresholds)
     at_off: dict[str, Any] = {}
     if off:
         Ao, right_o, answerable_o = confidence_data(dv_off, dev_scores_off)
         at_off = at_thresholds(conf_p(Ao), right_o, answerable_o, best_forms(dv_off, dev_scores_off), thresholds)
-    sure = sure_threshold(curve, thresholds["number"])
     unseen: dict[str, Any] | None = None
     if unseen_folds > 0:
         from eval.unseen import unseen_content
@@ -275,6 +274,18 @@ def train(
          + f" (train CV + dev); on dev: answered {at['answered']:.3f}, abstained on "
          f"{at['abstained_unanswerable']:.3f} of unanswerable, right when answered {at['right_when_answered']:.3f}; "
          f"answers plainly from {sure:.2f}")
+
+    if rankings is not None:
+        from eval.rankings import dump, rank
+
+        sets = {"train": [rank(e, s) for e, s in zip(trv, oof[family], strict=True)],
+                "dev": [rank(e, s) for e, s in zip(dv, dev_scores, strict=True)],
+                **({"unseen": [rank(e, s) for e, s in zip(trv, unseen["scores"], strict=True)]} if unseen else {})}
+        dump(rankings, sets, {"n": n, "folds": folds, "seed": seed, "question_groups": groups.tolist(),
+                              **({"content_groups": unseen["groups"].tolist(), "unseen_folds": unseen["folds"]}
+                                 if unseen else {}),
+                              "thresholds": thresholds, "feature_set_version": FEATURE_SET_VERSION})
+        echo(f"  rankings the confidence model is fitted on written to {rankings}")
 
     adapter_card = None
     if adapter is not None:

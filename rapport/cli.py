@@ -308,10 +308,13 @@ def _snapshot(service: Any, action: str) -> None:
 @click.option("--unseen-cv", "unseen_folds", type=click.IntRange(min=0), default=0,
               help="Also measure top-1 on content no training question asked about: CV with this many folds "
                    "grouped by gold row or sentence (0: off; ~10 min on the bundled splits).")
+@click.option("--rankings", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the rankings the confidence model is fitted on (.npz, eval/rankings.py) for fast "
+                   "confidence experiments.")
 @data_dir_option
 @embedding_option
 def train(train_file: Path | None, dev_file: Path | None, out: Path | None, seed: int, families: str,
-          unseen_folds: int, data_dir: Path | None, embedding: str | None) -> None:
+          unseen_folds: int, rankings: Path | None, data_dir: Path | None, embedding: str | None) -> None:
     """Train the ranker and the confidence model from labeled questions (needs the `train` extra)."""
     from eval.train import MODEL_DIR, SPLIT_DIR, load_items
     from eval.train import train as run_train
@@ -331,7 +334,7 @@ def train(train_file: Path | None, dev_file: Path | None, out: Path | None, seed
     run_train(service.engine, load_items(train_file or SPLIT_DIR / "train.jsonl"),
               load_items(dev_file or SPLIT_DIR / "dev.jsonl"), out or MODEL_DIR, seed=seed,
               families=[f.strip() for f in families.split(",") if f.strip()], echo=click.echo,
-              embedding_id=service.embedding_id, unseen_folds=unseen_folds)
+              embedding_id=service.embedding_id, unseen_folds=unseen_folds, rankings=rankings)
 
 
 @main.command()

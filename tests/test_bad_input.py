@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bundled import NET_RESULT_Q, is_net_result
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -371,14 +372,18 @@ def test_service_handles_non_strings_and_history_junk(service: Any) -> None:
 
 def test_real_question_still_answered_after_noise(service: Any) -> None:
     """A few control characters, zero-width spaces or a bidi override do not stop a real question
-    being answered (mostly control characters are refused as not text, see above)."""
+    being answered, nor change the answer (mostly control characters are refused as not text, see
+    above). The answer is the net operating result as the table prints it (-679,4) or as the text
+    rounds it («679 millioner kroner»): both are right."""
+    clean = service.ask("Hva var netto driftsresultat i 2020?")
+    assert not clean.abstained and abs(abs(clean.value) - 679.4) < 0.5, clean.answer
     for question in (
         "Hva var\x07 netto\x1b driftsresultat i 2020?\x0b",
         BAD_INPUTS["zero_width"],
         BAD_INPUTS["bidi_override"],
     ):
         answer = service.ask(question)
-        assert answer.value == -679.4 and "679,4" in answer.citations[0].quote, (question, answer.answer)
+        assert answer.value == clean.value and answer.citations[0].quote == clean.citations[0].quote, (question, answer.answer)
 
 
 def test_every_number_in_eval_answers_is_in_a_citation(service: Any) -> None:
@@ -490,7 +495,8 @@ def test_checker_catches_a_made_up_number(service: Any) -> None:
     assert not ungrounded_numbers(
         service.report, good.answer.replace("Teksten oppgir 679", "Teksten oppgir"), good.citations
     )
-    bad = good.answer.replace("-679,4", "-5 000,0")
+    assert good.value_raw and good.value_raw in good.answer
+    bad = good.answer.replace(good.value_raw, "-5 000,0")
     assert any("5 000,0" in p for p in ungrounded_numbers(service.report, bad, good.citations))
     assert ungrounded_numbers(service.report, "Overskuddet var 5 mrd. kroner.", ())
     assert ungrounded_numbers(service.report, "Se tabell 999, linje 999999.", ())
@@ -577,7 +583,7 @@ def test_cli_jsonl_handles_a_mix_of_bad_lines(cli_service: Any) -> None:
     assert len(rows) == sum(1 for line in JSONL_LINES if line.strip()), [r["question"][:40] for r in rows]
     for row in rows:
         check_answer(cli_service.report, row, "jsonl")
-    assert rows[0]["value"] == -679.4 and rows[-1]["value"] == -679.4
+    assert is_net_result(rows[0]["value"]) and is_net_result(rows[-1]["value"])
     injected = next(r for r in rows if r["question"] == INJECTION_5MRD)
     check_answer(cli_service.report, injected, "injection_5mrd")
 
@@ -587,7 +593,7 @@ def test_cli_jsonl_json_escaped_lone_surrogate(index_settings: Settings) -> None
     err = proc.stderr.decode("utf-8", errors="replace")
     assert "Traceback" not in err and proc.returncode == 0, err[-1500:]
     rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
-    assert len(rows) == 2 and rows[1]["value"] == -679.4
+    assert len(rows) == 2 and is_net_result(rows[1]["value"])
 
 
 INVALID_UTF8 = (
@@ -644,7 +650,7 @@ def test_cli_jsonl_invalid_utf8_does_not_crash_in_default_locale(index_settings:
     assert "Traceback" not in err and proc.returncode == 0, err[-1500:]
     rows = [json.loads(line) for line in proc.stdout.decode("utf-8", errors="replace").splitlines()]
     assert len(rows) == 6
-    assert rows[0]["value"] == rows[2]["value"] == rows[5]["value"] == -679.4
+    assert rows[0]["value"] == rows[2]["value"] == rows[5]["value"] and is_net_result(rows[0]["value"])
     for row in rows:
         assert not number_problems(report, row), row["answer"]
 
@@ -729,14 +735,14 @@ def test_api_malformed_requests_get_no_traceback(app_url: str, client: Any, name
     if status == 200:
         assert "event: complete" in text or "event: error" in text, (name, text[:300])
     # the app still answers
-    assert client.predict("Hva var netto driftsresultat i 2020?", api_name="/ask")["value"] == -679.4
+    assert is_net_result(client.predict(NET_RESULT_Q, api_name="/ask")["value"])
 
 
 @integration
 def test_api_non_json_body_no_traceback_and_app_survives(app_url: str, client: Any) -> None:
     r = httpx.post(app_url + "gradio_api/call/ask", content=b"\xff\xfe{not json", timeout=30)
     assert r.status_code >= 400 and "Traceback" not in r.text and 'File "' not in r.text, r.text[:500]
-    assert client.predict("Hva var netto driftsresultat i 2020?", api_name="/ask")["value"] == -679.4
+    assert is_net_result(client.predict(NET_RESULT_Q, api_name="/ask")["value"])
 
 
 @integration

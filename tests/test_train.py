@@ -57,8 +57,19 @@ def test_training_pipeline_writes_a_model_that_loads_and_ranks(tmp_path: Path) -
     engine = Engine.from_reports([report], vectors, emb.embed_query)
     items = _items()
     card = train(engine, items * 3, items, tmp_path, seed=0, folds=3, families=("lgbm_rank",), echo=lambda s: None,
-                 embedding_id="hash-32", unseen_folds=2)
+                 embedding_id="hash-32", unseen_folds=2, rankings=tmp_path / "rankings.npz")
     assert (tmp_path / "ranker.onnx").is_file() and (tmp_path / "model.json").is_file()
+    from eval.rankings import load
+
+    sets, meta = load(tmp_path / "rankings.npz")  # both views of every train question, as fitted
+    n = len(items) * 3
+    assert meta["n"] == n and len(sets["train"]) == len(sets["unseen"]) == 2 * n and len(sets["dev"]) == len(items)
+    assert len(meta["content_groups"]) == n and meta["thresholds"] == card["confidence"]["thresholds"]
+    from eval.confidence_lab import measure
+
+    lab = measure(sets, meta)  # the confidence model's figures again, from the stored rankings alone
+    assert lab["thresholds"] == card["confidence"]["thresholds"] and lab["sure"] == card["confidence"]["sure"]
+    assert lab["unseen_end_to_end"] == card["scores"]["unseen_cv_end_to_end"]
     assert (tmp_path / card["adapter"]["file"]).is_file() and card["embedding"] == "hash-32"
     assert card["scores"]["dense_off"]["dev_top1"]["all"] >= 0  # both views were trained and scored
     assert set(card["scores"]["unseen_cv_top1"]) == {"top1", "dense_off"}  # asked for: measured in both views
@@ -288,3 +299,62 @@ def test_the_confidence_row_contrasts_the_best_candidate_with_its_first_rival() 
     assert confidence_row(X, scores, [0, 1, 2], [7.0, 7.0, 8.0], [-1, -1, -1])[names.index("vs_cov_all")] == 0
     alone = confidence_row(X[:2], scores[:2], [0, 1], [7.0, 7.0], [-1, -1])
     assert all(alone[names.index(n)] == 0 for n in contrasted)
+
+
+def test_stored_rankings_give_the_confidence_rows_of_the_whole_rankings(tmp_path: Path) -> None:
+    """eval/rankings.py keeps the best TOP candidates of each question: the confidence rows,
+    rightness and answer forms computed from what `load` gives back equal those of the whole
+    rankings, values that are None stay None, and the sets and meta come back as written."""
+    from eval.confidence import confidence_data
+    from eval.rankings import TOP, dump, load, rank
+    from eval.thresholds import best_forms
+    from eval.train import Example
+    from rag.layout import F
+    from rag.ranker import RIVAL_DEPTH
+
+    rng = np.random.default_rng(3)
+    examples, scores = [], []
+    for k in range(6):
+        m = TOP + 25  # more candidates than are kept
+        X = rng.random((m, len(F))).astype(np.float32)
+        X[:, F["k_sentence"]] = rng.random(m) < 0.2
+        X[:, F["k_lead"]] = 0
+        values = [None if rng.random() < 0.3 else float(rng.integers(0, 5)) for _ in range(m)]  # repeats agree
+        correct = rng.random(m) < 0.05
+        examples.append(Example({"kind": "unanswerable" if k == 0 else "table_cell", "question": f"q{k} æøå"}, X,
+                                np.flatnonzero(correct), correct, values, rng.integers(-1, 8, m), "ok"))
+        scores.append(rng.normal(size=m).astype(np.float32))
+    # every candidate down to the last one the confidence row looks at answers like the best: its
+    # only rival is that one, which must be kept
+    m = RIVAL_DEPTH + 5
+    same = [7.0] * m
+    same[RIVAL_DEPTH - 1], same[RIVAL_DEPTH + 2] = 9.0, 11.0
+    examples.append(Example({"kind": "table_cell"}, rng.random((m, len(F))).astype(np.float32), np.zeros(0, int),
+                            np.zeros(m, bool), same, np.full(m, -1), "ok"))
+    scores.append(np.linspace(2.0, 0.0, m).astype(np.float32))
+    ranked = [rank(e, s) for e, s in zip(examples, scores, strict=True)]
+    path = tmp_path / "rankings.npz"
+    dump(path, {"train": ranked, "dev": ranked[:2], "empty": []}, {"n": 7, "groups": [0, 1]})
+    sets, meta = load(path)
+    assert meta == {"n": 7, "groups": [0, 1]} and len(sets["train"]) == 7 and len(sets["dev"]) == 2 and sets["empty"] == []
+    back = sets["train"]
+    assert [r.item for r in back] == [e.item for e in examples]
+    assert all(len(r.scores) == TOP for r in back)
+    assert back[1].values == ranked[1].values and None in back[1].values
+    whole = confidence_data(examples, scores)
+    kept = confidence_data(back, [r.scores for r in back])
+    for a, b in zip(whole, kept, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert best_forms(back, [r.scores for r in back]).tolist() == best_forms(examples, scores).tolist()
+    assert kept[0][-1][list(CONFIDENCE_FEATURES).index("s2")] == pytest.approx(float(scores[-1][RIVAL_DEPTH - 1]))
+
+
+def test_the_confidence_lab_says_what_is_wrong_with_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from eval.confidence_lab import main
+
+    assert main([]) == 2
+    assert main([str(tmp_path / "missing.npz")]) == 1
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    assert main([str(tmp_path / "junk.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot read stored rankings" in err and "Traceback" not in err
