@@ -22,3 +22,9 @@ def answers_net_result(reply: Mapping[str, Any]) -> bool:
     raw = reply.get("value_raw")
     return (is_net_result(reply.get("value")) and raw in NET_RESULT_PRINTED
             and any(raw in (c.get("quote") or "") for c in reply.get("citations") or ()))
+
+
+def same_figure(value: object, expected: float) -> bool:
+    """The expected figure as the table prints it or as the text rounds it (sign aside: the
+    report prints results as negative numbers in its tables, positive in its text)."""
+    return isinstance(value, int | float) and abs(abs(float(value)) - abs(expected)) < 0.5
