@@ -39,7 +39,6 @@ def unseen_content(views: Sequence[Example], n: int, folds: int, seed: int,
     shipped confidence model is fitted on) and ``thresholds``, also the end-to-end figures.
     ``scores``, ``groups`` and ``folds``: the content-grouped out-of-fold scores of every view, the
     fold group of each question and the number of folds (for eval/rankings.py; not figures)."""
-
     from eval.adapter import context_groups
 
     groups = context_groups(views[:n])

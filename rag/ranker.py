@@ -48,6 +48,7 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
                                 "proper_missed", "cov_primary")),
 )
 RIVAL_DEPTH = 60  # candidates looked at (best first) to find the rivals of the best one
+_CONTRASTED = tuple((name, F[name[3:]]) for name in CONFIDENCE_FEATURES if name.startswith("vs_"))
 
 
 def agrees(best: tuple[float | None, int], other: tuple[float | None, int]) -> bool:
@@ -124,10 +125,8 @@ def confidence_row(X: np.ndarray, scores: np.ndarray, order: Sequence[int], valu
         flag = float(X[b, F[f"k_{kind}"]])
         row[f"s1_{kind}"] = s1 * flag
         row[f"gap12_{kind}"] = (s1 - second) * flag
-    for name in CONFIDENCE_FEATURES:
-        if name.startswith("vs_"):
-            feature = F[name[3:]]
-            row[name] = float(X[b, feature] - X[rivals[1], feature]) if len(rivals) > 1 else 0.0
+    for name, feature in _CONTRASTED:
+        row[name] = float(X[b, feature] - X[rivals[1], feature]) if len(rivals) > 1 else 0.0
     out = np.empty(len(CONFIDENCE_FEATURES), np.float32)
     for i, name in enumerate(CONFIDENCE_FEATURES):
         out[i] = row[name] if name in row else X[b, F[name]]

@@ -14,7 +14,7 @@ NET_RESULT_PRINTED = ("-679,4", "679")
 
 
 def is_net_result(value: object) -> bool:
-    return isinstance(value, int | float) and abs(abs(float(value)) - 679.4) < 0.5
+    return same_figure(value, -679.4)
 
 
 def answers_net_result(reply: Mapping[str, Any]) -> bool:

@@ -375,8 +375,8 @@ def test_real_question_still_answered_after_noise(service: Any) -> None:
     being answered, nor change the answer (mostly control characters are refused as not text, see
     above). The answer is the net operating result as the table prints it (-679,4) or as the text
     rounds it («679 millioner kroner»): both are right."""
-    clean = service.ask("Hva var netto driftsresultat i 2020?")
-    assert not clean.abstained and abs(abs(clean.value) - 679.4) < 0.5, clean.answer
+    clean = service.ask(NET_RESULT_Q)
+    assert not clean.abstained and is_net_result(clean.value), clean.answer
     for question in (
         "Hva var\x07 netto\x1b driftsresultat i 2020?\x0b",
         BAD_INPUTS["zero_width"],
