@@ -1,7 +1,7 @@
 """`python -m eval.confidence_lab RANKINGS.npz`: what `rapport train` would report for the
 confidence model of the current code (its rows, its fit), computed from stored rankings
 (eval/rankings.py, `rapport train --rankings`) instead of a whole training: the thresholds chosen
-on cross-validated train and dev together, dev at those thresholds, AUC (answerable against
+on dev (the pooled dev splits the rankings were stored with), dev at those thresholds, AUC (answerable against
 unanswerable) on train CV and dev, and with stored unseen-content rankings the end-to-end figures
 and ``net`` that changes are judged by (eval/unseen.py). Seconds instead of half an hour; the
 ranker stays the one the rankings were stored from.
@@ -19,7 +19,7 @@ import numpy as np
 
 from eval.confidence import confidence_data, cross_validated_confidence, fit_confidence
 from eval.rankings import Ranked, load
-from eval.thresholds import at_thresholds, best_forms, pooled_thresholds
+from eval.thresholds import at_thresholds, best_forms, dev_thresholds
 from eval.unseen import end_to_end
 
 
@@ -36,13 +36,11 @@ def measure(sets: Mapping[str, Sequence[Ranked]], meta: Mapping[str, Any]) -> di
     A, right_views, answerable_views = confidence_data(train, [r.scores for r in train])
     conf = fit_confidence(A, right_views, seed)  # on both views, as shipped
     p_train = cross_validated_confidence(A, right_views, folds, np.asarray(meta["question_groups"]), seed)[:n]
-    right, answerable = right_views[:n], answerable_views[:n]  # the questions as embedded
+    answerable = answerable_views[:n]  # the questions as embedded
     Ad, right_d, answerable_d = confidence_data(dev, [r.scores for r in dev])
     p_dev = conf.predict_proba(Ad)[:, 1]
     forms_dev = best_forms(dev, [r.scores for r in dev])
-    thresholds, _, sure = pooled_thresholds(
-        (p_train, right, answerable, best_forms(train[:n], [r.scores for r in train[:n]])),
-        (p_dev, right_d, answerable_d, forms_dev))
+    thresholds, _, sure = dev_thresholds(p_dev, right_d, answerable_d, forms_dev)
     out: dict[str, Any] = {"thresholds": thresholds, "sure": sure,
                            "auc": {"train_cv": _auc(answerable, p_train), "dev": _auc(answerable_d, p_dev)},
                            "dev_at_threshold": at_thresholds(p_dev, right_d, answerable_d, forms_dev, thresholds)}

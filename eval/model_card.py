@@ -59,10 +59,10 @@ def card_markdown(card: Mapping[str, Any]) -> str:
               f"{t['passage']:.2f} (passages), answer plainly from {conf['sure']:.2f} "
               f"(ask back in between). At the abstention threshold on dev: answered {at['answered']:.3f} of "
               f"answerable, abstained on {at['abstained_unanswerable']:.3f} of unanswerable, right when answered "
-              f"{at['right_when_answered']:.3f}. The thresholds are chosen on train (cross-validated confidence) and "
-              "dev together:", "", "| threshold | answered | abstained (unanswerable) | right when answered | wrong answers |",
+              f"{at['right_when_answered']:.3f}. The thresholds are chosen on dev (the dev splits pooled, "
+              f"{card['data']['dev']['questions']} questions):", "", "| threshold | answered | abstained (unanswerable) | right when answered | wrong answers |",
               "|---|---|---|---|---|"]
-    shown = [c for c in conf.get("curve", conf["dev_curve"])
+    shown = [c for c in conf["curve"]
              if round(c["threshold"] * 100) % 5 == 0 or c["threshold"] in (t["number"], conf["sure"])]
     for c in shown:
         lines.append(f"| {c['threshold']:.2f} | {c['answered']:.3f} | {c['abstained_unanswerable']:.3f} | "

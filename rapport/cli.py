@@ -301,7 +301,9 @@ def _snapshot(service: Any, action: str) -> None:
 
 @main.command()
 @click.option("--train", "train_file", type=click.Path(path_type=Path), default=None, help="Labeled questions to fit on (default: eval/splits/train.jsonl).")
-@click.option("--dev", "dev_file", type=click.Path(path_type=Path), default=None, help="Labeled questions to choose thresholds on (default: eval/splits/dev.jsonl).")
+@click.option("--dev", "dev_files", type=click.Path(path_type=Path), multiple=True,
+              help="Labeled questions to choose the thresholds on and report dev on; repeat for several files, "
+                   "pooled (default: eval/splits/dev.jsonl … dev5.jsonl, eval/train.py DEV_SPLITS).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write ranker.onnx and model.json (default: the package's rag/model).")
 @click.option("--seed", type=int, default=0)
 @click.option("--families", default="logreg,hgb,lgbm_rank", help="Model families to compare by cross-validation.")
@@ -313,10 +315,10 @@ def _snapshot(service: Any, action: str) -> None:
                    "confidence experiments.")
 @data_dir_option
 @embedding_option
-def train(train_file: Path | None, dev_file: Path | None, out: Path | None, seed: int, families: str,
+def train(train_file: Path | None, dev_files: tuple[Path, ...], out: Path | None, seed: int, families: str,
           unseen_folds: int, rankings: Path | None, data_dir: Path | None, embedding: str | None) -> None:
     """Train the ranker and the confidence model from labeled questions (needs the `train` extra)."""
-    from eval.train import MODEL_DIR, SPLIT_DIR, load_items
+    from eval.train import DEV_SPLITS, MODEL_DIR, SPLIT_DIR, load_items
     from eval.train import train as run_train
     from rag.service import ServiceError, build_service
 
@@ -332,7 +334,8 @@ def train(train_file: Path | None, dev_file: Path | None, out: Path | None, seed
     except ServiceError as exc:
         raise UserError(str(exc)) from None
     run_train(service.engine, load_items(train_file or SPLIT_DIR / "train.jsonl"),
-              load_items(dev_file or SPLIT_DIR / "dev.jsonl"), out or MODEL_DIR, seed=seed,
+              [item for f in dev_files or [SPLIT_DIR / f"{name}.jsonl" for name in DEV_SPLITS] for item in load_items(f)],
+              out or MODEL_DIR, seed=seed,
               families=[f.strip() for f in families.split(",") if f.strip()], echo=click.echo,
               embedding_id=service.embedding_id, unseen_folds=unseen_folds, rankings=rankings)
 

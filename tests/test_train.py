@@ -115,9 +115,11 @@ def test_the_shipped_model_matches_this_code() -> None:
 
 @pytest.mark.slow
 def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Score the dev split with the shipped ranker over a fresh index of the bundled report:
-    top-1 as the card says (the same features, model and data give the same number)."""
-    from eval.train import SPLIT_DIR, collect, load_items, top1
+    """Score the dev splits (pooled, as `rapport train` does) with the shipped ranker over a fresh
+    index of the bundled report: top-1 as the card says (the same features, model and data give
+    the same number), and at the shipped thresholds they abstain on ABSTAIN_TARGET of their
+    unanswerable questions, where the thresholds were chosen."""
+    from eval.train import DEV_SPLITS, SPLIT_DIR, collect, load_items, top1
     from ingest.pipeline import run_ingest
     from rag.ranker import year_gate
     from rag.service import build_service
@@ -126,14 +128,16 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     settings = Settings(data_dir=tmp_path_factory.mktemp("dev-index"))
     run_ingest(settings, progress=False)
     service = build_service(settings)
-    examples = collect(service.engine, load_items(SPLIT_DIR / "dev.jsonl"), echo=lambda s: None)
+    items = [item for name in DEV_SPLITS for item in load_items(SPLIT_DIR / f"{name}.jsonl")]
+    examples = collect(service.engine, items, echo=lambda s: None)
     ranker = service.engine.ranker
+    assert len(examples) == ranker.card["data"]["dev"]["questions"]
     scores = [year_gate(e.X, ranker.predict(e.X)) for e in examples]
     got = top1(examples, scores)
     assert got["all"] == pytest.approx(ranker.card["scores"]["dev_top1"]["all"], abs=0.005)
     # and the shipped confidence model gives the card's dev figures at its thresholds
     from eval.confidence import confidence_data
-    from eval.thresholds import at_thresholds, best_forms
+    from eval.thresholds import ABSTAIN_TARGET, at_thresholds, best_forms
 
     A, right, answerable = confidence_data(examples, scores)
     p = np.asarray([ranker.confidence(row) for row in A])
@@ -141,6 +145,7 @@ def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.Tem
     card = ranker.card["scores"]["dev_at_threshold"]
     assert at["answered"] == pytest.approx(card["answered"], abs=0.011)
     assert abs(at["wrong_answers"] - card["wrong_answers"]) <= 2
+    assert card["abstained_unanswerable"] >= ABSTAIN_TARGET and at["abstained_unanswerable"] >= ABSTAIN_TARGET - 0.011
 
 
 def test_the_abstention_threshold_is_the_lowest_that_abstains_on_enough_unanswerable() -> None:
@@ -158,7 +163,24 @@ def test_the_abstention_threshold_is_the_lowest_that_abstains_on_enough_unanswer
     assert at["abstained_unanswerable"] >= ABSTAIN_TARGET
     lower = [c for c in curve if c["threshold"] < threshold]
     assert lower and all(c["abstained_unanswerable"] < ABSTAIN_TARGET for c in lower)
-    assert at["answered"] == 1.0 and at["wrong_answers"] == 1  # the one unanswerable above it
+    above = int((p_unans >= threshold).sum())  # the unanswerable ones it still answers: as few as the target allows
+    assert at["answered"] == 1.0 and at["wrong_answers"] == above == int(10 - np.ceil(ABSTAIN_TARGET * 10 - 1e-9))
+
+
+def test_sure_counts_an_answer_to_an_unanswerable_question_as_wrong() -> None:
+    """«sure» (answer plainly from here) needs SURE_PRECISION of all answers right: answers to
+    answerable questions alone are all right at 0.60 here, but three unanswerable questions are
+    answered there too, so plain answers start above them."""
+    from eval.thresholds import SURE_PRECISION, choose_threshold, sure_threshold
+
+    p = np.concatenate([np.full(10, 0.60), np.full(40, 0.90), np.full(3, 0.60)])
+    answerable = np.concatenate([np.ones(50, bool), np.zeros(3, bool)])
+    right = answerable.copy()
+    _, curve = choose_threshold(p, right, answerable)
+    at = {c["threshold"]: c for c in curve}
+    assert at[0.6]["right_when_answered"] == 1.0 and at[0.6]["precision"] == pytest.approx(50 / 53)
+    assert at[0.6]["precision"] < SURE_PRECISION
+    assert sure_threshold(curve, 0.5) == 0.61 and sure_threshold(curve, 0.7) == 0.7
 
 
 def test_a_figure_and_its_own_sentence_are_no_rivals_but_another_number_is() -> None:
