@@ -8,7 +8,12 @@ latency per request, throughput (per instance and per CPU core of this machine),
 failed request, a timeout, or a reply with an `error` field), «busy» replies (the queue was full:
 counted apart, they are the app doing its job), and mismatches (a reply whose answer text,
 value, unit, abstention or first citation differs from the single-user answer to the same
-question). With `--rss-pid PID` (repeatable) the resident memory of the server processes is
+question). A request that comes back cancelled, though the driver never cancels, is asked once
+more and counted as a client retry: gradio_client cancels a job locally when its session's
+stream reader ends while the job waits (the reader can read the server's «stream closed» for the
+previous question after the next one was sent, a race in the client library; a dropped stream
+does the same). Retries are reported so a run can bound them; a second cancel is an error.
+With `--rss-pid PID` (repeatable) the resident memory of the server processes is
 sampled during the run and reported as a series.
 
 Several `--url`s spread the sessions over several instances (round robin), to measure how
@@ -28,6 +33,7 @@ not start (app unreachable, bad eval file).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -202,6 +208,7 @@ class _Tally:
     errors: int = 0
     busy: int = 0
     mismatches: int = 0
+    client_retries: int = 0
     error_samples: list[dict[str, Any]] = field(default_factory=list)
     mismatch_samples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -210,6 +217,15 @@ class _Tally:
             self.errors += 1
             if len(self.error_samples) < SAMPLES:
                 self.error_samples.append({"session": session, "question": question[:200], "error": what[:500]})
+
+
+def ask_once_more_if_cancelled(ask: AskFn, question: str) -> tuple[Any, bool]:
+    """ask(question), asked a second time when the first comes back cancelled (see the module
+    docstring); returns (reply, whether it was asked again). A second cancel propagates."""
+    try:
+        return ask(question), False
+    except concurrent.futures.CancelledError:
+        return ask(question), True
 
 
 def _describe(exc: BaseException) -> str:
@@ -262,6 +278,7 @@ def run_load(
     ref_latencies: list[float] = []
     ref_errors: list[dict[str, Any]] = []
     ref_complete = True
+    ref_retries = 0
     ask, close = factory(urls[0])
     try:
         for q in wanted:
@@ -270,10 +287,11 @@ def run_load(
                 break
             t0 = time.perf_counter()
             try:
-                data = ask(q)
+                data, again = ask_once_more_if_cancelled(ask, q)
             except Exception as exc:
                 ref_errors.append({"question": q[:200], "error": _describe(exc)})
                 continue
+            ref_retries += again
             ref_latencies.append((time.perf_counter() - t0) * 1000.0)
             reference[q] = comparable(data)
             if reference[q].get("error") or reference[q].get("not_a_dict"):
@@ -304,7 +322,7 @@ def run_load(
     def one(i: int, ask_i: AskFn, q: str) -> None:
         t0 = time.perf_counter()
         try:
-            data = ask_i(q)
+            data, again = ask_once_more_if_cancelled(ask_i, q)
         except Exception as exc:
             if is_busy(exc=exc):
                 with tally.lock:
@@ -319,6 +337,7 @@ def run_load(
             return
         got = comparable(data)
         with tally.lock:
+            tally.client_retries += again
             tally.done += 1
             tally.latencies_ms.append(ms)
         if got.get("error") or got.get("not_a_dict"):
@@ -398,6 +417,7 @@ def run_load(
             "error_samples": list(tally.error_samples),
             "busy": tally.busy,
             "mismatches": tally.mismatches,
+            "client_retries": tally.client_retries,
             "mismatch_samples": list(tally.mismatch_samples),
             "latency_ms": _stats(lat),
             "wall_s": round(load_s, 2),
@@ -408,6 +428,7 @@ def run_load(
                 "answered": len(reference),
                 "errors": len(ref_errors),
                 "error_samples": ref_errors[:SAMPLES],
+                "client_retries": ref_retries,
                 "latency_ms": _stats(ref_latencies),
                 "wall_s": round(ref_s, 2),
             },
@@ -423,7 +444,8 @@ def run_load(
         + (f"{soak_s:.0f} s" if soak_s is not None else f"{questions_per_session} questions")
         + f": {tally.done} done in {load_s:.1f} s ({rps} req/s on {cores} core(s)), "
         f"p50 {report['latency_ms']['p50']} ms, p95 {report['latency_ms']['p95']} ms, "
-        f"errors {tally.errors}, busy {tally.busy}, mismatches {tally.mismatches}"
+        f"errors {tally.errors}, busy {tally.busy}, mismatches {tally.mismatches}, "
+        f"client retries {tally.client_retries}"
         + ("" if report["finished"] else " (NOT FINISHED)"))
     if memory is not None:
         if report.get("answers_per_server_cpu_s"):
