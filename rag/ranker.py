@@ -5,8 +5,8 @@
 * the confidence model: small boosted trees (LightGBM, ONNX as well) over what the ranker's
   top candidates look like (the best one against its rivals: the next ones that would give another answer),
   giving the probability that the best candidate is right; the engine abstains below a
-  threshold, one per answer form (a number, a sentence, a passage), chosen on dev and
-  cross-validated train together (eval/thresholds.py).
+  threshold, one per answer form (a number, a sentence, a passage), chosen on the dev
+  splits pooled (eval/thresholds.py).
 
 `model.json` is the model card in machine form: feature-set version and names, the
 confidence model's file (confidence.onnx) and thresholds, the data it was trained on and its scores. Beside them
