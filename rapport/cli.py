@@ -303,7 +303,7 @@ def _snapshot(service: Any, action: str) -> None:
 @click.option("--train", "train_file", type=click.Path(path_type=Path), default=None, help="Labeled questions to fit on (default: eval/splits/train.jsonl).")
 @click.option("--dev", "dev_files", type=click.Path(path_type=Path), multiple=True,
               help="Labeled questions to choose the thresholds on and report dev on; repeat for several files, "
-                   "pooled (default: eval/splits/dev.jsonl … dev5.jsonl, eval/train.py DEV_SPLITS).")
+                   "pooled (default: the splits named in eval/train.py DEV_SPLITS).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write ranker.onnx and model.json (default: the package's rag/model).")
 @click.option("--seed", type=int, default=0)
 @click.option("--families", default="logreg,hgb,lgbm_rank", help="Model families to compare by cross-validation.")
