@@ -53,12 +53,13 @@ def choose_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -
 
 
 def choose_thresholds(p: np.ndarray, right: np.ndarray, answerable: np.ndarray,
-                      forms: np.ndarray) -> dict[str, float]:
+                      forms: np.ndarray, single: float | None = None) -> dict[str, float]:
     """A threshold per answer form (``forms``: the best candidate's form per question): of the
     combinations that abstain on ABSTAIN_TARGET of the unanswerable questions, the one with the
     most right answers, then the fewest wrong ones. When none reaches the target, every form gets
-    the single threshold of ``choose_threshold``."""
-    single, _ = choose_threshold(p, right, answerable)
+    the single threshold of ``choose_threshold`` (``single``: that threshold, if already known)."""
+    if single is None:
+        single, _ = choose_threshold(p, right, answerable)
     n_unans = int((~answerable).sum())
     # per form and grid point: right answers, wrong answers, unanswerable questions answered; the
     # forms' answered sets are disjoint, so a combination's counts are sums over its forms
@@ -90,8 +91,8 @@ def dev_thresholds(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, for
     (questions by writers whose questions the models were not fitted on: the distribution new
     questions come from). Per question: its best candidate's confidence ``p``, whether it is
     ``right``, whether the question is ``answerable``, and the best candidate's form."""
-    _, curve = choose_threshold(p, right, answerable)
-    thresholds = choose_thresholds(p, right, answerable, forms)
+    single, curve = choose_threshold(p, right, answerable)
+    thresholds = choose_thresholds(p, right, answerable, forms, single)
     return thresholds, curve, sure_threshold(curve, thresholds["number"])
 
 
