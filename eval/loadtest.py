@@ -46,13 +46,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.askclient import DEFAULT_REQUEST_TIMEOUT_S, AskFn, comparable, gradio_session, is_busy
+from eval.procstats import RssSampler
 from eval.scorer import percentile
 
 DEFAULT_DEADLINE_S = 300.0
-DEFAULT_REQUEST_TIMEOUT_S = 60.0
 SAMPLES = 10  # error and mismatch examples kept in the report
-
-AskFn = Callable[[str], Any]
 
 
 def load_questions(eval_file: Path | str | None = None) -> list[str]:
@@ -77,127 +76,6 @@ def plan_sessions(questions: Sequence[str], sessions: int, per_session: int, see
         rng.shuffle(mine)
         plan.append(mine)
     return plan
-
-
-def comparable(data: Any) -> dict[str, Any]:
-    """The parts of an `/ask` reply that must not depend on load: answer text, value, unit,
-    abstention and first citation (latency and trace may differ)."""
-    if not isinstance(data, dict):
-        return {"not_a_dict": repr(data)[:200]}
-    cites = data.get("citations") or []
-    return {
-        "answer": data.get("answer"),
-        "value": data.get("value"),
-        "value_raw": data.get("value_raw"),
-        "unit": data.get("unit"),
-        "abstained": data.get("abstained"),
-        "first_citation": cites[0] if cites else None,
-        "error": data.get("error"),
-    }
-
-
-def is_busy(data: Any = None, exc: BaseException | None = None) -> bool:
-    """A «busy» reply: the app's answer when its queue is full (a 503 with the busy sentence)."""
-    if isinstance(data, dict) and data.get("busy"):
-        return True
-    text = f"{exc}" if exc is not None else ""
-    return "503" in text or "Queue is full" in text or "try again in a moment" in text
-
-
-def gradio_session(url: str, auth: tuple[str, str] | None = None,
-                   request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S) -> tuple[AskFn, Callable[[], Any]]:
-    """A new gradio_client session on `url`: returns (ask, close); ask(question) -> reply dict."""
-    # gradio_client's telemetry would try to reach the internet; it only honours the env switch.
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from gradio_client import Client
-
-    client = Client(url, auth=auth, verbose=False, max_workers=2, download_files=False, analytics_enabled=False,
-                    httpx_kwargs={"timeout": request_timeout_s})
-
-    def ask(question: str) -> Any:
-        return client.submit(question, api_name="/ask").result(timeout=request_timeout_s)
-
-    return ask, client.close
-
-
-def rss_mib(pid: int) -> float | None:
-    """Resident memory of process `pid` in MiB (Linux /proc), or None."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024.0, 1)
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) process `pid` has used so far, in seconds (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-class RssSampler:
-    """Samples the RSS of some processes every `every_s` seconds in a daemon thread, and the CPU
-    time they used between start and stop."""
-
-    def __init__(self, pids: Sequence[int], every_s: float = 5.0) -> None:
-        self.pids = list(pids)
-        self.every_s = every_s
-        self.samples: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._t0 = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-
-    def _take(self) -> None:
-        self.samples.append({"t_s": round(time.monotonic() - self._t0, 1),
-                             "rss_mib": {str(p): rss_mib(p) for p in self.pids}})
-
-    def _run(self) -> None:
-        self._take()
-        while not self._stop.wait(self.every_s):
-            self._take()
-
-    def start(self) -> RssSampler:
-        self._t0 = time.monotonic()
-        self._cpu0 = {p: cpu_seconds(p) for p in self.pids}
-        self._thread.start()
-        return self
-
-    def stop(self) -> dict[str, Any]:
-        self._stop.set()
-        self._thread.join(timeout=self.every_s + 5)
-        self._take()
-        out = summarise_rss(self.samples)
-        used = {}
-        for p in self.pids:
-            a, b = self._cpu0.get(p), cpu_seconds(p)
-            used[str(p)] = round(b - a, 2) if a is not None and b is not None else None
-        out["cpu_s"] = used
-        return out
-
-
-def summarise_rss(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Per process: first, max, last, and the growth from the second quarter of the run (after
-    warm-up) to its last quarter (medians, so one spike does not count)."""
-    out: dict[str, Any] = {"samples": list(samples), "per_process": {}}
-    pids = sorted({p for s in samples for p in s["rss_mib"]})
-    for pid in pids:
-        series = [s["rss_mib"][pid] for s in samples if s["rss_mib"].get(pid) is not None]
-        if not series:
-            continue
-        n = len(series)
-        q2 = series[n // 4: max(n // 4 + 1, n // 2)]
-        q4 = series[(3 * n) // 4:] or series[-1:]
-        out["per_process"][pid] = {
-            "first": series[0], "max": max(series), "last": series[-1],
-            "warm_median": percentile(q2, 50), "end_median": percentile(q4, 50),
-            "growth_after_warmup": round((percentile(q4, 50) or 0) - (percentile(q2, 50) or 0), 1),
-        }
-    return out
 
 
 @dataclass
