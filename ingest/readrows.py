@@ -1,9 +1,10 @@
 """Reading the values of a table's rows: choose among each line's readings.
 
 A space separates both thousands groups and columns, so a line usually has several readings
-(ingest/rowparse.py lists them). The column count, the column formats and the table's own
-arithmetic (difference and sum columns learned from the rows that have only one reading) choose.
-A row that stays ambiguous is marked uncertain, with the reason.
+(ingest/rowparse.py lists them, ingest/rowreadings.py places them in the columns). The column
+count, the column formats and the table's own arithmetic (ingest/rowsums.py: difference and sum
+columns learned from the rows that have only one reading) choose. A row that stays ambiguous is
+marked uncertain, with the reason; so is one whose values break their column's format.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ import math
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
-from itertools import combinations
 
 from ingest.blocks import RowDraft
-from ingest.linekinds import is_year_token
-from ingest.rowparse import Value, readings, trailing_spaces
-
-IDENTITY_TOLERANCE = 0.15
-
+from ingest.rowparse import Value
+from ingest.rowreadings import all_placements, candidate_readings, placements
+from ingest.rowsums import (
+    IDENTITY_TOLERANCE,
+    Profile,
+    every_row_reads_as,
+    identities_in_every_row,
+    learn_profile,
+    place_by_column_sums,
+    satisfiable_identity,
+    unique_readings,
+)
 
 # ----------------------------------------------------------------------------- reading rows
 
@@ -31,7 +37,7 @@ def _column_count(rows: list[RowDraft]) -> int:
         if r.explicit and r.fixed is not None:
             mins.append(len(r.fixed))
             continue
-        counts = [len(x) for x in _candidate_readings(r)]
+        counts = [len(x) for x in candidate_readings(r)]
         if counts:
             mins.append(min(counts))
     if not mins:
@@ -40,7 +46,7 @@ def _column_count(rows: list[RowDraft]) -> int:
 
 
 def _min_count(row: RowDraft) -> int | None:
-    counts = [len(x) for x in _candidate_readings(row)]
+    counts = [len(x) for x in candidate_readings(row)]
     return min(counts) if counts else None
 
 
@@ -76,70 +82,7 @@ def _fit_to_header(rows: list[RowDraft], k: int, header_count: int) -> int:
     return header_count
 
 
-def _candidate_readings(row: RowDraft) -> list[list[Value]]:
-    if row.fixed is not None:  # the layout gave the cells
-        return [[v for v in row.fixed if v is not None]]
-    start, end = row.run
-    start += row.label_digits
-    out: list[list[Value]] = []
-    # leading year-like tokens may belong to the label ('Bruk av sektorresultat 2019 -42,2')
-    if row.note_maybe:  # read with the first number as a note, and as a value
-        out.extend(readings(row.tokens, start + 1, end))
-    s = start
-    while s < end:
-        out.extend(readings(row.tokens, s, end))
-        if is_year_token(row.tokens[s].text) and len(row.tokens[s].text) == 4:
-            s += 1
-        else:
-            break
-    return out
-
-
-@dataclass
-class _Profile:
-    decimals: list[int | None]
-    magnitude: list[float | None]
-    identities: list[tuple[int, tuple[int, ...], tuple[int, ...]]]  # target = sum(plus) - sum(minus)
-    periods: bool
-
-
-def _learn_profile(fixed: list[list[Value | None]], k: int, period_columns: bool) -> _Profile:
-    decimals: list[int | None] = []
-    magnitude: list[float | None] = []
-    for c in range(k):
-        col = [r[c] for r in fixed if r[c] is not None]
-        decs = [v.decimals for v in col if v is not None]
-        decimals.append(Counter(decs).most_common(1)[0][0] if decs else None)
-        mags = [math.log10(abs(v.value)) for v in col if v is not None and v.value != 0]
-        magnitude.append(statistics.median(mags) if mags else None)
-    identities = []
-    full = [r for r in fixed if all(v is not None for v in r)]
-    if len(full) >= 2 and k >= 3:
-        for target in range(k):
-            others = [c for c in range(k) if c != target]
-            for size in (2, 3):
-                for combo in combinations(others, size):
-                    for signs in _sign_patterns(size):
-                        plus = tuple(c for c, s in zip(combo, signs, strict=True) if s > 0)
-                        minus = tuple(c for c, s in zip(combo, signs, strict=True) if s < 0)
-                        ok = [
-                            abs(r[target].value - (sum(r[c].value for c in plus) - sum(r[c].value for c in minus)))
-                            <= IDENTITY_TOLERANCE
-                            for r in full
-                        ]
-                        nontrivial = sum(1 for r in full if abs(r[target].value) > 0.05)
-                        if all(ok) and nontrivial >= 2:
-                            identities.append((target, plus, minus))
-    return _Profile(decimals, magnitude, identities, period_columns)
-
-
-def _sign_patterns(size: int) -> list[tuple[int, ...]]:
-    if size == 2:
-        return [(1, 1), (1, -1), (-1, 1)]
-    return [(1, 1, 1)]
-
-
-def _score(values: list[Value | None], profile: _Profile) -> tuple[float, int]:
+def _score(values: list[Value | None], profile: Profile) -> tuple[float, int]:
     score = 0.0
     confirmed = 0
     for target, plus, minus in profile.identities:
@@ -166,174 +109,15 @@ def _score(values: list[Value | None], profile: _Profile) -> tuple[float, int]:
     return score, confirmed
 
 
-def _placements(values: list[Value], k: int, row: RowDraft, raw_line: str, usual: int = 1, cues: bool = True
-                ) -> list[tuple[list[Value | None], bool]]:
-    """Where the printed values of a short row sit among k columns; flag = whitespace decided it
-    (`cues`: whether the row's whitespace can tell at all)."""
-    n = len(values)
-    missing = k - n
-    if not cues:
-        return [(o, False) for o in _spread(values, k)]
-    gaps = [row.tokens[v.first].gap for v in values]
-    inner = gaps[1:]
-    wide = [i for i, g in enumerate(inner, start=1) if g > usual]
-    if missing > 0 and len(wide) == missing:
-        out: list[Value | None] = []
-        for i, v in enumerate(values):
-            if i in wide:
-                out.append(None)
-            out.append(v)
-        return [(out, True)]
-    if missing > 0 and gaps[0] >= 3 and gaps[0] - 1 >= missing:
-        return [([None] * missing + list(values), True)]
-    if missing > 0 and trailing_spaces(raw_line) >= 2:
-        return [(list(values) + [None] * missing, True)]
-    return [(o, False) for o in _spread(values, k)]
-
-
-def _spread(values: list[Value], k: int) -> list[list[Value | None]]:
-    """Every way to put the values, in order, into k columns."""
-    options = []
-    for cols in combinations(range(k), len(values)):
-        out: list[Value | None] = [None] * k
-        for c, v in zip(cols, values, strict=True):
-            out[c] = v
-        options.append(out)
-    return options
-
-
-_SUM_LABEL = re.compile(r"(?i)^(sum|totalt|i alt|samlet)\b|\btotalt$")
-
-
-def _place_by_column_sums(rows: list[RowDraft], k: int) -> None:
-    """Settle single values of unknown column with a sum row: the block above must add up."""
-    loose = [i for i, r in enumerate(rows) if r.uncertain and sum(v is not None for v in r.values) == 1]
-    if not loose:
-        return
-    for s_idx, srow in enumerate(rows):
-        if not _SUM_LABEL.search(srow.label.strip()):
-            continue
-        matches = []
-        for j in range(s_idx - 1, -1, -1):
-            block = list(range(j, s_idx))
-            movable = [i for i in [*block, s_idx] if i in loose]
-            if len(movable) > 6 or not movable:
-                continue
-            for assignment in _assignments(len(movable), k):
-                cols = dict(zip(movable, assignment, strict=True))
-                if _sums_hold(rows, block, s_idx, cols, k):
-                    matches.append((j, cols))
-                    if len(matches) > 1:
-                        break
-            if len(matches) > 1:
-                break
-        if len(matches) == 1:
-            _, cols = matches[0]
-            for i, c in cols.items():
-                v = next(x for x in rows[i].values if x is not None)
-                rows[i].values = [v if col == c else None for col in range(k)]
-                rows[i].uncertain = False
-                rows[i].reason = f"column settled by the sums in row «{srow.label.strip()}»"
-            loose = [i for i in loose if i not in cols]
-
-
-def _assignments(n: int, k: int):
-    if n == 0:
-        yield ()
-        return
-    for rest in _assignments(n - 1, k):
-        for c in range(k):
-            yield (*rest, c)
-
-
-def _sums_hold(rows: list[RowDraft], block: list[int], s_idx: int, cols: dict[int, int], k: int) -> bool:
-    def value(i: int, c: int) -> float | None:
-        if i in cols:
-            return next(v for v in rows[i].values if v is not None).value if cols[i] == c else None
-        v = rows[i].values[c] if c < len(rows[i].values) else None
-        return v.value if v is not None else None
-
-    checked = 0
-    for c in range(k):
-        target = value(s_idx, c)
-        if target is None:
-            continue
-        parts = [value(i, c) for i in block]
-        if all(p is None for p in parts):
-            return False
-        total = sum(p for p in parts if p is not None)
-        if abs(total - target) > 0.06 * len(block) + 0.1:
-            return False
-        checked += 1
-    return checked >= 1 and len(block) >= 2
-
-
-def _unique_readings(rows: list[RowDraft], k: int) -> list[list[Value | None]]:
-    out: list[list[Value | None]] = []
-    for r in rows:
-        exact = {tuple(v.raw for v in c): c for c in _candidate_readings(r) if len(c) == k}
-        if len(exact) == 1:
-            out.append(list(next(iter(exact.values()))))
-    return out
-
-
-def _satisfiable_identity(rows: list[RowDraft], k: int) -> bool:
-    """Does one arithmetic identity (learned from a row with a single reading) hold in some
-    reading of every row?"""
-    unique = _unique_readings(rows, k)
-    seeds = unique[:1] or [c for c in _candidate_readings(rows[0]) if len(c) == k][:20]
-    candidates = {ident for seed in seeds for ident in _learn_profile([seed, seed], k, False).identities}
-    for target, plus, minus in sorted(candidates):
-        def holds(vals: list[Value], target=target, plus=plus, minus=minus) -> bool:
-            want = sum(vals[c].value for c in plus) - sum(vals[c].value for c in minus)
-            return abs(vals[target].value - want) <= IDENTITY_TOLERANCE
-        if all(any(holds(c) for c in _candidate_readings(r) if len(c) == k) for r in rows):
-            return True
-    return False
-
-
-def _every_row_reads_as(rows: list[RowDraft], n: int) -> bool:
-    """Every row has a reading of n values, and the table's arithmetic confirms it or no row has
-    another reading of n values."""
-    if len(rows) < 2 or not all(any(len(c) == n for c in _candidate_readings(r)) for r in rows):
-        return False
-    return _satisfiable_identity(rows, n) or len(_unique_readings(rows, n)) == len(rows)
-
-
-def _identities_in_every_row(rows: list[RowDraft], k: int) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
-    """Identities (a column = a sum/difference of others) that hold in some reading of every
-    full row: how a table of large space-grouped numbers, where hardly a row has one reading,
-    still tells where its numbers end. Needs three full rows and a non-zero target in two."""
-    full = [r for r in rows if any(len(c) == k for c in _candidate_readings(r))]
-    if len(full) < 3 or 2 * len(full) < len(rows) or k < 3:
-        return []
-    seeds = [c for c in _candidate_readings(full[0]) if len(c) == k][:20]
-    candidates = {ident for seed in seeds for ident in _learn_profile([seed, seed], k, False).identities}
-    found = []
-    for target, plus, minus in sorted(candidates):
-        def holds(vals: list[Value], target=target, plus=plus, minus=minus) -> bool:
-            want = sum(vals[c].value for c in plus) - sum(vals[c].value for c in minus)
-            return abs(vals[target].value - want) <= IDENTITY_TOLERANCE
-
-        nonzero = 0
-        for r in full:
-            good = [c for c in _candidate_readings(r) if len(c) == k and holds(c)]
-            if not good:
-                break
-            nonzero += any(abs(c[target].value) > 0.05 for c in good)
-        else:
-            if nonzero >= 2:
-                found.append((target, plus, minus))
-    return found
 
 
 def _count_from_header(rows: list[RowDraft], k: int, header_periods: int, header_names: int | None) -> int:
     """The rows' column count corrected by what the header names."""
     if header_names is not None and 0 < header_names < k:
         k = _fit_to_header(rows, k, header_names)
-    elif header_names is not None and header_names > k and _every_row_reads_as(rows, header_names):
+    elif header_names is not None and header_names > k and every_row_reads_as(rows, header_names):
         k = header_names  # '522 233 542 393 -20 160 103,9 %' under four names is four numbers
-    if header_periods > k and any(max((len(x) for x in _candidate_readings(r)), default=0) >= header_periods for r in rows):
+    if header_periods > k and any(max((len(x) for x in candidate_readings(r)), default=0) >= header_periods for r in rows):
         k = header_periods
     elif header_periods > k and header_names == header_periods:
         k = header_periods  # a header of periods only names the columns, however many each row fills
@@ -355,9 +139,9 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
     if (
         not columns
         and len(rows) >= 2
-        and all(any(len(c) == k + 1 for c in _candidate_readings(r)) for r in rows)
-        and _satisfiable_identity(rows, k + 1)
-        and not _learn_profile(_unique_readings(rows, k), k, False).identities
+        and all(any(len(c) == k + 1 for c in candidate_readings(r)) for r in rows)
+        and satisfiable_identity(rows, k + 1)
+        and not learn_profile(unique_readings(rows, k), k, False).identities
     ):
         k += 1
     inner_gaps = Counter(
@@ -367,7 +151,7 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
     fixed: list[list[Value | None]] = []
     options: list[list[tuple[list[Value | None], bool]]] = []
     for r in rows:
-        cands = _candidate_readings(r)
+        cands = candidate_readings(r)
         opts: list[tuple[list[Value | None], bool]] = []
         seen: set[tuple[str, ...]] = set()
         has_exact = any(len(c) == k and not re.fullmatch(r"(?:19|20)\d{2}", c[0].raw) for c in cands)
@@ -378,13 +162,13 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
             if r.explicit and r.fixed is not None:
                 placed = [([*r.fixed, *[None] * (k - len(r.fixed))], True)] if len(r.fixed) <= k else []
             elif r.fixed is not None and len(c) < k:
-                placed = _placements(c, k, r, "", usual, cues=False)  # line breaks say nothing of empty cells
+                placed = placements(c, k, r, "", usual, cues=False)  # line breaks say nothing of empty cells
             elif comment_last and len(c) == k - 1:
                 placed = [([*c, None], True)]  # the comment fills the last column
             elif len(c) == k:
                 placed = [(list(c), True)]
             else:
-                placed = _placements(c, k, r, r.text or raw_lines[r.line_idx], usual)
+                placed = placements(c, k, r, r.text or raw_lines[r.line_idx], usual)
                 if has_exact:
                     placed = [p for p in placed if p[1]]  # unsignalled gaps only when nothing fits
             for o, signal in placed:
@@ -396,9 +180,9 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
         if len(exact) == 1 or (len(opts) == 1 and opts[0][1]):
             fixed.append(exact[0] if exact else opts[0][0])
         options.append(opts)
-    profile = _learn_profile(fixed, k, header_periods >= 2)
+    profile = learn_profile(fixed, k, header_periods >= 2)
     if not profile.identities:
-        profile.identities = _identities_in_every_row(rows, k)
+        profile.identities = identities_in_every_row(rows, k)
     for r, opts in zip(rows, options, strict=True):
         if not opts:
             r.values = [None] * k
@@ -437,7 +221,7 @@ def read_rows(rows: list[RowDraft], raw_lines: list[str], header_periods: int, h
         else:
             r.uncertain = True
             r.reason = "several readings fit; chosen by alignment, not verified"
-    _place_by_column_sums(rows, k)
+    place_by_column_sums(rows, k)
     confirmed = {id(r) for r in rows if _confirmed(r.values, profile)}
     _check_formats([r for r in rows if id(r) not in confirmed], k, rows)
     for r in rows:
@@ -459,7 +243,7 @@ def _joinable(r: RowDraft, c: int) -> bool:
     return len(v.raw.lstrip("-")) <= 3 and re.fullmatch(r"\d{3}", whole) is not None and r.tokens[nxt.first].gap == 1
 
 
-def _confirmed(values: list[Value | None], profile: _Profile) -> bool:
+def _confirmed(values: list[Value | None], profile: Profile) -> bool:
     """The table's arithmetic holds in this reading of the row."""
     for target, plus, minus in profile.identities:
         cells = [values[target], *(values[c] for c in plus), *(values[c] for c in minus)]
@@ -530,7 +314,7 @@ def _check_formats(rows: list[RowDraft], k: int, table: list[RowDraft] | None = 
         r.reason = f"«{raw}» has no decimals where its column has {usual[c]}; a number may be split at a space or cut short"
         fitting = {
             tuple(f"{x.first}:{x.raw}" if x else "" for x in o): o
-            for o in _all_placements(r, k)
+            for o in all_placements(r, k)
             if all(x is None or usual[i] is None or x.decimals == usual[i] for i, x in enumerate(o))
         }
         if len(fitting) == 1:
@@ -538,10 +322,3 @@ def _check_formats(rows: list[RowDraft], k: int, table: list[RowDraft] | None = 
             r.reason += "; read with an empty cell instead (not verified)"
 
 
-def _all_placements(r: RowDraft, k: int) -> list[list[Value | None]]:
-    """Every reading of a row with fewer values than columns, at every place (no whitespace cues)."""
-    out = []
-    for c in _candidate_readings(r):
-        if 0 < len(c) < k:
-            out.extend(o for o, _ in _placements(c, k, r, "", 1))
-    return out
