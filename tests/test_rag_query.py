@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.conversation import analyze
-from rag.query import QueryContext, find_years, strip_injection
+from rag.cues import find_years, strip_injection
+from rag.query import QueryContext
 from rag.text import Analyzer
 from rag.vocab import Synonyms
 
