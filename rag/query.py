@@ -1,6 +1,7 @@
 """Query analysis: what a question asks for, before any search.
 
-`analyze(question, analyzer, synonyms, history)` returns a `QueryAnalysis`: language, content
+`analyze_one` (here) and `analyze(question, ctx, history)` (rag/conversation.py, which resolves
+follow-ups) give a `QueryAnalysis`: language, content
 stems (with synonym expansions, weighted), an explicit table reference ("tabell 7",
 "table 7"), the years asked about (not price-level years such as "2020-kroner"), column
 intents (budsjett, regnskap, avvik, endring, prosent, årsverk, personer, plasser, snitt ...),
