@@ -4,7 +4,7 @@ The model gets the resolved facts (cells with their table, row and column, or qu
 with chapter and lines), never the whole report, plus the resolved value and its citation, and
 is asked for one or two sentences that reuse that value exactly. The prompt is short and
 concrete on purpose: the bundled models are tiny (SmolLM2-135M, Qwen2.5-Coder-1.5B) and follow
-a worked target far better than a list of rules. A numeric guard checks the result (rag.llm).
+a worked target far better than a list of rules. A numeric guard checks the result (rag.llm_guard).
 """
 
 from __future__ import annotations
