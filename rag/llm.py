@@ -45,17 +45,10 @@ from langchain_core.language_models import BaseChatModel
 from rag import prompts
 from rag.answer import cite_text
 from rag.llm_guard import (
-    Number,
     PrefixGuard,
     Rejected,
     allowed_numbers,
-    bad_citations,
-    citation_markers,
-    guard,
-    has_value,
-    numbers_in_text,
     reply_problem,
-    scan_numbers,
 )
 from rag.llm_prompt import answer_lang, answer_notes, build_messages
 from rag.messages import t as tr
@@ -217,9 +210,4 @@ def make_llm_writer(settings: Settings, chat_model: BaseChatModel | None = None)
     return LLMWriter(chat_model if chat_model is not None else make_chat_model(settings))
 
 
-__all__ = [
-    "LLMError", "make_chat_model", "StreamEvent", "LLMWriter", "make_llm_writer",
-    # rag.llm_prompt and rag.llm_guard, importable from here as before the split
-    "build_messages", "answer_notes", "Number", "scan_numbers", "numbers_in_text", "citation_markers",
-    "allowed_numbers", "guard", "bad_citations", "has_value", "reply_problem", "PrefixGuard", "Rejected",
-]
+__all__ = ["LLMError", "make_chat_model", "StreamEvent", "LLMWriter", "make_llm_writer"]

@@ -35,16 +35,8 @@ import click
 
 from rag.launcher import ChildServer, ChildServerError
 from rag.local_models import (
-    MODEL_NAMES,
-    QWEN_CODER,
-    QWEN_SHA256,
-    QWEN_SIZE,
-    SMOLLM2,
     LocalLLMError,
-    default_cache_dir,
     find_gguf,
-    join_parts,
-    qwen_part_paths,
 )
 
 _READY = "RAPPORT-LLM-READY "
@@ -267,12 +259,7 @@ def child(gguf: str, **options: Any) -> None:
     _child(gguf, options)
 
 
-__all__ = [
-    "LocalLLMServer", "serve_local_llm", "main",
-    # rag.local_models, importable from here as before the split
-    "SMOLLM2", "QWEN_CODER", "MODEL_NAMES", "QWEN_SIZE", "QWEN_SHA256", "LocalLLMError",
-    "default_cache_dir", "qwen_part_paths", "join_parts", "find_gguf",
-]
+__all__ = ["LocalLLMServer", "serve_local_llm", "main"]
 
 
 if __name__ == "__main__":

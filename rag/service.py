@@ -381,7 +381,8 @@ def _llm_writer(settings: Settings) -> Any:
     server = None
     if not settings.llm_base_url and settings.llm_gguf is not None:
         # a local GGUF (a path, or the bundled names 'smollm2' / 'qwen-coder-1.5b') served on loopback
-        from rag.local_llm import LocalLLMError, LocalLLMServer, find_gguf
+        from rag.local_llm import LocalLLMServer
+        from rag.local_models import LocalLLMError, find_gguf
 
         try:
             server = LocalLLMServer(find_gguf(str(settings.llm_gguf))).start()

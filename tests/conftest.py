@@ -125,7 +125,8 @@ def desktop(browser: Any) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def llm_server() -> Iterator[Any]:
     """A SmolLM2 server on loopback (skipped without the llm extra)."""
-    from rag.local_llm import LocalLLMServer, find_gguf
+    from rag.local_llm import LocalLLMServer
+    from rag.local_models import find_gguf
 
     reason = llm_extra_missing()
     if reason:

@@ -19,15 +19,8 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from llm_support import needs_llm
 
-from rag.local_llm import (
-    MODEL_NAMES,
-    QWEN_SIZE,
-    LocalLLMError,
-    LocalLLMServer,
-    find_gguf,
-    join_parts,
-    qwen_part_paths,
-)
+from rag.local_llm import LocalLLMServer
+from rag.local_models import MODEL_NAMES, QWEN_SIZE, LocalLLMError, find_gguf, join_parts, qwen_part_paths
 from rag.records import Answer
 from rapport.settings import Settings
 
@@ -134,7 +127,7 @@ _LINES = re.compile(r"\b(?:linje|linjer|line|lines)\s+(\d+)(?:\s*[–-]\s*(\d+))
 def _cited_numbers(question: str, answer: Answer) -> set[float]:
     """Numbers an answer may print: those in its cited sources (quote, row, column, chapter, table,
     lines), the value and the question's own numbers (the year)."""
-    from rag.llm import numbers_in_text
+    from rag.llm_guard import numbers_in_text
 
     allowed: set[float] = set()
     texts = [question]
@@ -169,7 +162,7 @@ def test_chain_in_llm_mode_against_the_local_server(
 ) -> None:
     from fakes import fake_service
 
-    from rag.llm import guard, numbers_in_text
+    from rag.llm_guard import guard, numbers_in_text
 
     settings, service = _llm_service(llm_server, tmp_path)
 
@@ -220,7 +213,7 @@ def test_stream_against_the_local_server(llm_server: LocalLLMServer, tmp_path: P
     final text is either the streamed text (+ note and sources) or a replacement that says why."""
     from fakes import fake_service
 
-    from rag.llm import guard
+    from rag.llm_guard import guard
 
     settings, service = _llm_service(llm_server, tmp_path)
     t0 = time.perf_counter()

@@ -14,7 +14,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from rag.chain import Turn, answer, step_decide, step_score
 from rag.choose import IDS, LLMChooser, build_messages, grammar, options, parse_reply, wants
 from rag.engine import Engine
-from rag.llm import scan_numbers
+from rag.llm_guard import scan_numbers
 from rag.service import Service
 from rapport.settings import Settings
 

@@ -9,7 +9,8 @@ from fakes import fake_service
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from rag.llm import LLMError, guard, make_chat_model, make_llm_writer, numbers_in_text
+from rag.llm import LLMError, make_chat_model, make_llm_writer
+from rag.llm_guard import guard, numbers_in_text
 from rag.service import ServiceError, build_service
 from rapport.settings import Settings
 

@@ -12,17 +12,15 @@ from langchain_core.language_models import BaseChatModel
 
 from eval.bench_llm import llm_outcome, stream_timings
 from rag.chain import Turn, stream
-from rag.llm import (
+from rag.llm import StreamEvent, make_chat_model, make_llm_writer
+from rag.llm_guard import (
     PrefixGuard,
     Rejected,
-    StreamEvent,
     allowed_numbers,
     bad_citations,
     citation_markers,
     guard,
     has_value,
-    make_chat_model,
-    make_llm_writer,
     scan_numbers,
 )
 from rapport.settings import Settings
