@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 from ui_support import free_port
 
-from eval.loadtest import comparable, gradio_session, load_questions, run_load
+from eval.askclient import comparable, gradio_session
+from eval.loadtest import load_questions, run_load
 from rapport.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
