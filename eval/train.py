@@ -193,7 +193,7 @@ def train(
 ) -> dict[str, Any]:
     """Fit and write the model (module docstring). ``rankings``: also store the rankings the
     confidence model is fitted and judged on there (eval/rankings.py)."""
-    from rag.ranker import CONFIDENCE_FEATURES, Ranker, onnx_session, year_gate
+    from rag.ranker import CONFIDENCE_FEATURES, CONFIDENCE_ROW_VERSION, Ranker, onnx_session, year_gate
 
     echo(f"Scoring {len(train_items)} train and {len(dev_items)} dev questions ...")
     tr = collect(engine, train_items, echo)
@@ -299,6 +299,7 @@ def train(
                    "feature_importance": _importance(final.booster, FEATURES)},
         "confidence": {
             "features": list(CONFIDENCE_FEATURES),
+            "row_version": CONFIDENCE_ROW_VERSION,
             "file": CONF_FILE,
             "family": "lgbm_classifier",
             "params": CONF_PARAMS,

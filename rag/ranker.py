@@ -47,18 +47,27 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
                                 "missed_ctx", "dense_tuned", "dense_main", "bm25", "unit_match", "extra_label",
                                 "proper_missed", "cov_primary")),
 )
+# what the confidence row means beyond its feature names (bumped when e.g. `agrees` changes): a
+# confidence model is only loaded with the code that built the rows it was fitted on
+CONFIDENCE_ROW_VERSION = "2"
 RIVAL_DEPTH = 60  # candidates looked at (best first) to find the rivals of the best one
 _CONTRASTED = tuple((name, F[name[3:]]) for name in CONFIDENCE_FEATURES if name.startswith("vs_"))
 
 
-def agrees(best: tuple[float | None, int], other: tuple[float | None, int]) -> bool:
+COMPUTED_SLACK = 0.151  # a difference of two figures printed with one decimal is off by up to 0.1
+
+
+def agrees(best: tuple[float | None, int], other: tuple[float | None, int], computed: bool = False) -> bool:
     """Would answering with `other` give the best candidate's answer: the same number (sign aside)
     at the precision the coarser of the two is printed with (a whole number such as «679 mill.» in
     prose is the table's «-679,4» rounded), or the same sentence (a prose figure and the sentence
-    that prints it)? (value, sentence id or -1)"""
+    that prints it)? (value, sentence id or -1). ``computed``: one of the two is a difference the
+    engine computed from two printed figures; it carries both figures' rounding, so a printed
+    «Differanse» of 161,7 and Budsjett minus Regnskap of 161,6 are the same answer."""
     (vb, sb), (vo, so) = best, other
     if vb is not None and vo is not None:
-        tolerance = 0.5 if float(vb).is_integer() or float(vo).is_integer() else 0.051
+        whole = float(vb).is_integer() or float(vo).is_integer()
+        tolerance = 0.5 if whole else COMPUTED_SLACK if computed else 0.051
         if abs(abs(vb) - abs(vo)) < tolerance:
             return True
     return sb >= 0 and sb == so
@@ -110,8 +119,10 @@ def confidence_row(X: np.ndarray, scores: np.ndarray, order: Sequence[int], valu
     b = int(order[0])
     best = (values[0], int(sentences[0]))
     rivals, agreeing = [b], 0
+    best_computed = bool(X[b, F["k_diff"]])
     for n in range(1, min(len(order), RIVAL_DEPTH)):
-        if agrees(best, (values[n], int(sentences[n]))):
+        computed = best_computed or bool(X[int(order[n]), F["k_diff"]])
+        if agrees(best, (values[n], int(sentences[n])), computed):
             agreeing += n < 5
             continue
         rivals.append(int(order[n]))
@@ -196,8 +207,10 @@ def load_ranker(directory: Path | None = None, embedding_id: str | None = None) 
         )
     conf = card["confidence"]
     if (tuple(conf["features"]) != CONFIDENCE_FEATURES or "file" not in conf
-            or set(conf.get("thresholds") or ()) != set(ANSWER_FORMS)):
-        raise ModelError("The shipped confidence model uses other features or thresholds: retrain with `rapport train`.")
+            or set(conf.get("thresholds") or ()) != set(ANSWER_FORMS)
+            or str(conf.get("row_version", "1")) != CONFIDENCE_ROW_VERSION):
+        raise ModelError("The shipped confidence model uses other features, rows or thresholds: retrain with "
+                         "`rapport train`.")
     trained_for = card.get("embedding")
     dense = embedding_id is None or trained_for is None or embedding_id == trained_for
     if not dense:

@@ -299,6 +299,34 @@ def _row_identity_examples() -> list:
     return examples
 
 
+def test_a_computed_difference_agrees_with_the_printed_one_within_its_operands_rounding() -> None:
+    """Budsjett 3 332,3 minus Regnskap 3 170,6 is 161,7 and may be printed as «Differanse» 161,6:
+    the same answer when one of the two is computed (each operand is off by up to 0.05), not when
+    both are printed; whole numbers as before."""
+    from rag.layout import F
+    from rag.ranker import COMPUTED_SLACK, agrees, confidence_row
+
+    assert 0.1 < COMPUTED_SLACK < 0.2
+    assert agrees((161.7, -1), (161.6, -1), computed=True) and not agrees((161.7, -1), (161.6, -1))
+    assert not agrees((161.7, -1), (161.5, -1), computed=True) and not agrees((90.0, -1), (89.0, -1), computed=True)
+    names = list(CONFIDENCE_FEATURES)
+    X = np.zeros((3, len(F)), np.float32)
+    scores = np.asarray([3.0, 2.9, 1.0], np.float32)
+    values = [161.7, 161.6, 50.0]
+
+    def rival_gap(kinds: list[str]) -> float:
+        X[:] = 0
+        for i, kind in enumerate(kinds):
+            X[i, F[f"k_{kind}"]] = 1
+        return float(confidence_row(X, scores, [0, 1, 2], values, [-1, -1, -1])[names.index("gap12")])
+
+    # printed cell first, the computed difference second: one answer, the rival is candidate 2
+    assert rival_gap(["cell", "diff", "cell"]) == pytest.approx(2.0)
+    assert rival_gap(["diff", "cell", "cell"]) == pytest.approx(2.0)
+    # two printed cells 0.1 apart are two answers
+    assert rival_gap(["cell", "cell", "cell"]) == pytest.approx(0.1)
+
+
 def test_the_confidence_row_contrasts_the_best_candidate_with_its_first_rival() -> None:
     """vs_<feature>: the best candidate's value minus its first rival's (the first candidate that
     would give another answer, not one that agrees with it); 0 without a rival."""
