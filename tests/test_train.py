@@ -113,6 +113,32 @@ def test_the_shipped_model_matches_this_code() -> None:
     assert ranker.card["data"]["train"]["questions"] > 1000
 
 
+def test_a_confidence_model_fitted_on_rows_of_another_version_does_not_load(tmp_path: Path) -> None:
+    """The card's confidence.row_version ties the confidence model to the code that built its rows
+    (rag/ranker.py `agrees`): a card from before the version (rows of version 1) or of another
+    version is refused with a clear error; the shipped one loads."""
+    import shutil
+    from importlib import resources
+
+    from rag.ranker import CONFIDENCE_ROW_VERSION, ModelError
+
+    shipped = resources.files("rag.model")
+    for name in ("model.json", "ranker.onnx", "confidence.onnx", "adapter.npy"):
+        shutil.copyfile(str(shipped.joinpath(name)), tmp_path / name)
+    card = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+    assert card["confidence"]["row_version"] == CONFIDENCE_ROW_VERSION
+    load_ranker(tmp_path)
+    for version in (None, "1", CONFIDENCE_ROW_VERSION + "x"):
+        conf = dict(card["confidence"])
+        if version is None:
+            del conf["row_version"]
+        else:
+            conf["row_version"] = version
+        (tmp_path / "model.json").write_text(json.dumps({**card, "confidence": conf}), encoding="utf-8")
+        with pytest.raises(ModelError, match="retrain"):
+            load_ranker(tmp_path)
+
+
 @pytest.mark.slow
 def test_the_shipped_model_reproduces_its_dev_score(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Score the dev splits (pooled, as `rapport train` does) with the shipped ranker over a fresh
