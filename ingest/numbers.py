@@ -28,6 +28,12 @@ def parse_no_number(raw: str) -> float | None:
     return -value if sign else value
 
 
+def decimals_of(raw: str) -> int:
+    """How many decimals a figure is printed with: '1 759,0' -> 1, '-386,75' -> 2, '12 529' -> 0."""
+    m = re.search(r",(\d+)", raw)
+    return len(m.group(1)) if m else 0
+
+
 def format_no_number(value: float, decimals: int = 0, group: bool = True) -> str:
     """Render Norwegian style: -1878.6 -> '-1 878,6'."""
     text = f"{abs(value):,.{decimals}f}"

@@ -7,10 +7,11 @@ report's words.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
-from ingest.numbers import format_no_number
+from ingest.numbers import decimals_of, format_no_number
 from ingest.records import Report, Table
 from rag.candidates import candidate_value
 from rag.corpus import Corpus
@@ -19,6 +20,7 @@ from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, SENTENCE
 from rag.messages import t
 from rag.overview import chapter_list, opening_lead
+from rag.pairs import printed_difference
 from rag.records import Alternative, Answer, Citation
 
 _YEAR_ONLY = re.compile(r"^\s*((?:19|20)\d{2})\s*$")
@@ -35,11 +37,6 @@ class Written:
     value_raw: str | None = None
     unit: str | None = None
     details: tuple[str, ...] = ()
-
-
-def decimals_of(raw: str) -> int:
-    m = re.search(r",(\d+)", raw)
-    return len(m.group(1)) if m else 0
 
 
 # --------------------------------------------------------------------------- citations
@@ -201,15 +198,24 @@ def write_diff(corpus: Corpus, a: int, b: int, lang: str) -> Written:
     raw_a, raw_b = corpus.cell_raw[a], corpus.cell_raw[b]
     value = float(corpus.cell_value[a] - corpus.cell_value[b])
     raw = format_no_number(value, max(decimals_of(raw_a), decimals_of(raw_b)))
+    printed = printed_difference(corpus, a, b)
+    if printed is not None:  # the report's own figure, in the order the question asked for
+        computed_raw = raw
+        value = math.copysign(abs(float(corpus.cell_value[printed])), value)
+        raw = format_no_number(value, decimals_of(corpus.cell_raw[printed]))
     table = corpus.tables[ra.table].table
     unit = cell_unit(table, ra.row.label, raw_a)
     same_row = ra.index == rb.index and ra.table == rb.table
     label_b = "" if same_row else f"«{rb.row.label}» "
     text = t(lang, "diff", v=raw, unit=_unit_suffix(unit, raw), label_a=f"«{ra.row.label}»", col_a=f"«{ca.name}»",
              raw_a=raw_a, label_b=label_b, col_b=f"«{cb.name}»", raw_b=raw_b)
-    details = (t(lang, "diff_work", raw_a=raw_a, raw_b=raw_b, v=raw),)
     unit = unit or (t(lang, "count") if "%" not in raw_a else "%")
-    return Written(text, (cell_citation(corpus, a), cell_citation(corpus, b)), value, raw, unit, details)
+    cites = (cell_citation(corpus, a), cell_citation(corpus, b))
+    if printed is None:
+        return Written(text, cites, value, raw, unit, (t(lang, "diff_work", raw_a=raw_a, raw_b=raw_b, v=raw),))
+    col = corpus.columns[int(corpus.cell_col[printed])].name
+    details = (t(lang, "diff_printed", col=col, printed=corpus.cell_raw[printed], computed=computed_raw),)
+    return Written(text, (cell_citation(corpus, printed), *cites), value, raw, unit, details)
 
 
 def write_figure(corpus: Corpus, fig: int, lang: str) -> Written:

@@ -19,6 +19,7 @@ from rag.corpus import Corpus
 from rag.engine import Engine, Scored
 from rag.layout import CELL, DIFF, FIGURE, LEAD, SENTENCE
 from rag.overview import opening_lead, report_lead, wants_chapter, wants_report_overview
+from rag.pairs import printed_difference
 from rag.ranker import RIVAL_DEPTH, answer_form, confidence_row
 
 MAX_ALTERNATIVES = 3
@@ -68,7 +69,10 @@ def _identity(engine: Engine, scored: Scored, i: int) -> tuple:
         return ("cell", int(corpus.cell_row[ref]), round(value or 0, 3))
     if kind == DIFF:
         a, b = c.pairs[ref]
-        return ("diff", a, b)
+        printed = printed_difference(corpus, a, b)  # answered with the table's own cell: that cell's identity
+        if printed is None:
+            return ("diff", a, b)
+        return ("cell", int(corpus.cell_row[printed]), round(float(corpus.cell_value[printed]), 3))
     if kind == FIGURE:
         return ("sent", int(corpus.figure_sentence[ref]), round(value or 0, 3))
     if kind == SENTENCE:

@@ -20,6 +20,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cell_col": "{label}, {col}: {v}{unit}.",
         "diff": "Forskjellen er {v}{unit}: {label_a} {col_a} ({raw_a}) minus {label_b}{col_b} ({raw_b}).",
         "diff_work": "Regnet ut fra to celler i tabellen: {raw_a} − {raw_b} = {v}. Rapporten skriver ikke dette tallet selv.",
+        "diff_printed": "Tabellen skriver forskjellen selv, i kolonnen «{col}»: {printed}. Regnet ut fra de to cellene blir "
+                        "det {computed}; avviket skyldes avrunding.",
         "figure": "{v}{unit}. Rapporten skriver: «{q}»",
         "sentence": "Rapporten skriver: «{q}»",
         "lead": "{heading}: «{q}»",
@@ -73,6 +75,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cell_col": "{label}, {col}: {v}{unit}.",
         "diff": "The difference is {v}{unit}: {label_a} {col_a} ({raw_a}) minus {label_b}{col_b} ({raw_b}).",
         "diff_work": "Computed from two cells of the table: {raw_a} − {raw_b} = {v}. The report does not print this figure itself.",
+        "diff_printed": "The table prints this difference itself, in the column «{col}»: {printed}. Computed from the two "
+                        "cells it is {computed}; the gap is rounding.",
         "figure": "{v}{unit}. The report says: «{q}»",
         "sentence": "The report says: «{q}»",
         "lead": "{heading}: «{q}»",

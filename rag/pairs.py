@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from ingest.numbers import decimals_of
 from rag.corpus import Corpus
 from rag.features import QuestionContext, cell_features
 from rag.layout import DIFF, FEATURES, F
@@ -71,6 +72,43 @@ def pair_cells(corpus: Corpus, cells: np.ndarray, X: np.ndarray) -> list[tuple[i
                         for b in cells_of_row.get(r2, []):
                             pairs.update({(a, b), (b, a)})
     return sorted(pairs)
+
+
+PRINTED_KINDS = ("diff", "change")  # the columns a table prints its own differences in
+
+
+def printed_difference(corpus: Corpus, a: int, b: int) -> int | None:
+    """The cell in which the table prints the difference of cells ``a`` and ``b`` itself, or None.
+
+    Two cells of one row printed with d decimals differ by their printed difference give or take
+    10^-d (each is rounded): the row's «Endring» −386,7 is what 1 759,0 − 1 372,2 = 386,8 is,
+    before rounding. An answer should give the report's own figure, not a computed neighbour of it.
+    The cell must be in the same row, in a difference or change column (rag/corpus.py
+    ``column_kind``), printed like the two (both percentages or neither), and agree in magnitude
+    within that rounding; whole numbers must agree exactly, and the difference must be at least
+    ten times the rounding, so that a small figure never stands for another by chance. The
+    closest such cell wins."""
+    row = int(corpus.cell_row[a])
+    if int(corpus.cell_row[b]) != row:
+        return None
+    raw_a, raw_b = corpus.cell_raw[a], corpus.cell_raw[b]
+    decimals = max(decimals_of(raw_a), decimals_of(raw_b))
+    slack = 10.0 ** -decimals if decimals else 0.0
+    computed = abs(float(corpus.cell_value[a]) - float(corpus.cell_value[b]))
+    if computed < 10 * max(slack, 10.0 ** -decimals):
+        return None
+    percent = "%" in raw_a
+    best, best_gap = None, None
+    for c in np.flatnonzero(corpus.cell_row == row):
+        c = int(c)
+        if c in (a, b) or corpus.columns[int(corpus.cell_col[c])].kind not in PRINTED_KINDS:
+            continue
+        if ("%" in corpus.cell_raw[c]) != percent:
+            continue
+        gap = abs(abs(float(corpus.cell_value[c])) - computed)
+        if gap <= slack + 1e-9 and (best_gap is None or gap < best_gap):
+            best, best_gap = c, gap
+    return best
 
 
 def pair_features(q: QuestionContext, corpus: Corpus, pairs: list[tuple[int, int]],

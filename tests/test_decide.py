@@ -12,9 +12,10 @@ from fakes import FakeRanker
 from ingest.parse import parse_report
 from ingest.pipeline import with_meta
 from rag.answer import write_answer
-from rag.decide import decide
+from rag.decide import decide, distinct_candidates
 from rag.engine import Engine
 from rag.layout import CELL, DIFF, FIGURE
+from rag.pairs import printed_difference
 
 
 @pytest.fixture
@@ -242,3 +243,81 @@ def test_a_section_lead_cites_the_heading_line_its_answer_shows(engine: Engine) 
         assert lead.lines[0] in (start, start - 1, start - 2, start - 3)
         if lead.lines[0] != start:
             assert " ".join(report.lines[lead.lines[0] - 1].split()).casefold() == " ".join(lead.heading.split()).casefold()
+
+
+def _engine_with_printed(difference: str) -> Engine:
+    """The invented report with Oppvekst's printed «Differanse» (budget 900,0 − accounts 880,2 = 19,8)
+    replaced by ``difference``."""
+    text = fake_report_text()
+    assert "Oppvekst 900,0 880,2 19,8\n" in text
+    text = text.replace("Oppvekst 900,0 880,2 19,8\n", f"Oppvekst 900,0 880,2 {difference}\n")
+    return Engine.from_reports([with_meta(parse_report(text, "eksempel.txt"))], ranker=FakeRanker())
+
+
+def _budget_minus_accounts(engine: Engine, scored) -> int:
+    corpus = engine.corpus
+    for i in scored.order:
+        if scored.cands.kind[i] != DIFF:
+            continue
+        a, b = scored.cands.pairs[scored.cands.ref[i]]
+        if (corpus.rows[int(corpus.cell_row[a])].row.label == "Oppvekst"
+                and corpus.columns[int(corpus.cell_col[a])].name.startswith("Budsjett")
+                and corpus.columns[int(corpus.cell_col[b])].name.startswith("Regnskap")):
+            return int(i)
+    raise AssertionError("no Budsjett − Regnskap pair for Oppvekst")
+
+
+@pytest.mark.parametrize(("printed", "answered"), [("19,8", "19,8"), ("19,9", "19,9"), ("19,7", "19,7"),
+                                                   ("-19,9", "19,9"), ("20,0", None), ("19,5", None)])
+def test_a_difference_the_table_prints_is_answered_with_the_printed_cell(printed: str, answered: str | None) -> None:
+    # budget 900,0 and accounts 880,2 are each rounded to one decimal, so their difference is the
+    # printed one give or take 0,1: then the report's own figure is the answer, cited first
+    engine = _engine_with_printed(printed)
+    question = "Hvor mye lavere enn budsjettert ble regnskapet for oppvekst?"
+    scored = engine.score(question)
+    decision = decide(engine, scored)
+    decision.best, decision.abstain, decision.alternatives = _budget_minus_accounts(engine, scored), False, []
+    a = write_answer(engine, scored, decision, question)
+    if answered is None:  # further off than rounding: not the same figure, the computed one stands
+        assert a.value_raw == "19,8" and len(a.citations) == 2
+        assert any("skriver ikke dette tallet selv" in d for d in a.details)
+        return
+    assert a.value_raw == answered and a.value == pytest.approx(float(answered.replace(",", ".")))
+    assert (a.citations[0].row, a.citations[0].column, a.citations[0].value_raw) == ("Oppvekst", "Differanse 2020", printed)
+    assert {c.column for c in a.citations[1:]} == {"Budsjett 2020", "Regnskap 2020"}
+    assert answered in a.answer and not any("skriver ikke dette tallet selv" in d for d in a.details)
+    assert any(printed in d and "19,8" in d for d in a.details)  # the work is shown beside it
+
+
+def test_a_printed_difference_and_its_computed_twin_are_one_alternative() -> None:
+    engine = _engine_with_printed("19,9")
+    scored = engine.score("Hva var differansen for oppvekst?")
+    twin = _budget_minus_accounts(engine, scored)
+    corpus = engine.corpus
+    printed = next(int(i) for i in scored.order if scored.cands.kind[i] == CELL
+                   and corpus.cell_raw[int(scored.cands.ref[i])] == "19,9")
+    assert twin in distinct_candidates(engine, scored, None, limit=100, window=1e9) or printed in \
+        distinct_candidates(engine, scored, None, limit=100, window=1e9)
+    offered = distinct_candidates(engine, scored, printed, limit=100, window=1e9)
+    assert offered and twin not in offered  # the same figure is not offered beside itself
+    offered = distinct_candidates(engine, scored, twin, limit=100, window=1e9)
+    assert offered and printed not in offered
+
+
+def test_whole_numbers_must_agree_exactly() -> None:
+    text = fake_report_text() + """Tabell 3 viser årsverk og stillinger
+2019 2020 Endring
+Årsverk 3 100 3 151 51
+Stillinger 4 000 4 060 61
+"""
+    corpus = Engine.from_reports([with_meta(parse_report(text, "eksempel.txt"))], ranker=FakeRanker()).corpus
+
+    def cell(label: str, column: str) -> int:
+        return next(c for c in range(len(corpus.cell_row)) if corpus.rows[int(corpus.cell_row[c])].row.label == label
+                    and corpus.columns[int(corpus.cell_col[c])].name == column)
+
+    assert printed_difference(corpus, cell("Årsverk", "2020"), cell("Årsverk", "2019")) == cell("Årsverk", "Endring")
+    assert printed_difference(corpus, cell("Årsverk", "2019"), cell("Årsverk", "2020")) == cell("Årsverk", "Endring")
+    assert printed_difference(corpus, cell("Stillinger", "2020"), cell("Stillinger", "2019")) is None  # 60 is not 61
+    # two rows: the table prints no difference between rows
+    assert printed_difference(corpus, cell("Stillinger", "2020"), cell("Årsverk", "2020")) is None
