@@ -25,7 +25,7 @@ _INTENT_WORDS: dict[str, tuple[str, ...]] = {
     "årsverk": ("årsverk", "fte", "equivalents"),
     "personer": ("person", "personer", "peopl", "persons"),
     "plasser": ("plass", "plasser", "places", "bed", "beds"),
-    "snitt": ("snitt", "gjennomsnitt", "gjennomsnitt", "averag", "mean"),
+    "snitt": ("snitt", "gjennomsnitt", "averag", "mean"),
 }
 _MORE = ("høyere", "mer", "flere", "økte", "økt", "økning", "steg", "større", "higher", "more", "increase",
          "increased", "grew", "rose", "larger", "bigger", "over")
