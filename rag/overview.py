@@ -20,6 +20,7 @@ from ingest.records import Report
 from rag.corpus import Corpus
 from rag.match import WeightedTerm
 from rag.query import QueryAnalysis
+from rag.text import COMPARE_WORDS, LIGHT_VERBS
 
 # a request for an overview (also the ranker's q_overview feature, rag/features.py)
 OVERVIEW_Q = re.compile(
@@ -49,7 +50,9 @@ def asked_chapter(text: str) -> int | None:
 def _only_request(terms: Sequence[WeightedTerm], chapter: int | None) -> bool:
     for wt in terms:
         word = wt.term.word
-        if wt.term.light or _REQUEST_WORD.fullmatch(word):
+        # a light verb says nothing about what is asked; a word in brackets («(Oppvekst skole)») is
+        # light for ranking, but it still names a topic
+        if (wt.term.light and (word in LIGHT_VERBS or word in COMPARE_WORDS)) or _REQUEST_WORD.fullmatch(word):
             continue
         if chapter is not None and word == str(chapter):
             continue

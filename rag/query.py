@@ -17,7 +17,7 @@ terms and puts the analysis together.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -194,8 +194,7 @@ def question_terms(ctx: QueryContext, text: str, compare_asked: bool = False,
     for a, b, alts in spans:
         if not any(words[j] not in STOPWORDS for j in range(a, b)):
             free.extend(x for alt in alts for x in alt)
-    stems_here = {t.stem for t in terms}
-    terms = [t for t in terms if not any(len(alt) == 1 and alt[0] in stems_here and alt[0] != t.stem for alt in t.alts)]
+    terms = [t for i, t in enumerate(terms) if not _translates_another(terms, i)]
     # a hyphenated word may be one word in the report ("Miljøfyrtårn-sertifisert"): the joined stem
     # is an alternative for both halves
     for first, second, joined in hyphen_joins(text):
@@ -203,6 +202,19 @@ def question_terms(ctx: QueryContext, text: str, compare_asked: bool = False,
         terms = [replace(t, alts=(*t.alts, js)) if t.word in (first, second) and js not in t.alts else t
                  for t in terms]
     return terms, free
+
+
+def _translates(t: QTerm, u: QTerm) -> bool:
+    """Is ``u``'s stem one of ``t``'s one-word alternatives (a synonym or a translation of it)?"""
+    return u.stem != t.stem and any(len(alt) == 1 and alt[0] == u.stem for alt in t.alts)
+
+
+def _translates_another(terms: Sequence[QTerm], i: int) -> bool:
+    """Is term i only another term's synonym or translation ('management fund' beside
+    'forvaltningsfondet')? Of two words that are each other's synonyms («korona-pandemien»,
+    «korona pandemien») the first stays: one of them carries both."""
+    t = terms[i]
+    return any(_translates(t, u) and (j < i or not _translates(u, t)) for j, u in enumerate(terms) if j != i)
 
 
 # Function words people type without æøå, restored so that the rules (here and in rag/cues.py) see them

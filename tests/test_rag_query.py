@@ -157,3 +157,25 @@ def test_english_question_words_reach_the_reports_words() -> None:
     alts = {t.word: {w for alt in t.alts for w in alt} for t in q.terms}
     assert "menn" in alts["male"] and "avkastning" in alts["return"]
     assert alts["age"] == {a.stem("alder")} and a.stem("venteliste") in alts["waiting"]
+
+
+@pytest.mark.parametrize("question", ["Hvor mye kostet korona-pandemien?", "Hvor mye kostet korona pandemien?",
+                                      "Hvor mye kostet pandemien, altså korona?"])
+def test_two_words_that_are_each_others_synonyms_keep_one_of_them(question: str) -> None:
+    # each names the other as its synonym: one term carries both (before, each was dropped as a
+    # mere translation of the other, and the question lost its subject)
+    a = Analyzer(vocabulary=["korona", "pandemien", "kostet"])
+    ctx = QueryContext(a, Synonyms.load(a, {"no": {"korona": ["pandemien"], "pandemien": ["korona"]}}),
+                       home=("Bærum",), municipalities=frozenset())
+    terms = analyze(question, ctx).terms
+    kept = [t for t in terms if t.word in ("korona", "pandemien")]
+    assert len(kept) == 1
+    assert {a.stem("korona"), a.stem("pandemien")} <= {kept[0].stem, *(w for alt in kept[0].alts for w in alt)}
+
+
+def test_a_translation_beside_its_report_word_is_still_dropped() -> None:
+    a = Analyzer(vocabulary=["forvaltningsfondet", "avkastning"])
+    ctx = QueryContext(a, Synonyms.load(a, {"en": {"management fund": ["forvaltningsfondet"]}}),
+                       home=("Bærum",), municipalities=frozenset())
+    words = [t.word for t in analyze("How much did the management fund (forvaltningsfondet) earn?", ctx).terms]
+    assert "forvaltningsfondet" in words and "management" not in words and "fund" not in words
