@@ -86,16 +86,17 @@ def printed_difference(corpus: Corpus, a: int, b: int) -> int | None:
     The cell must be in the same row, in a difference or change column (rag/corpus.py
     ``column_kind``), printed like the two (both percentages or neither), and agree in magnitude
     within that rounding; whole numbers must agree exactly, and the difference must be at least
-    ten times the rounding, so that a small figure never stands for another by chance. The
-    closest such cell wins."""
+    ten times the last printed digit, so that a small figure never stands for another by chance.
+    The closest such cell wins."""
     row = int(corpus.cell_row[a])
     if int(corpus.cell_row[b]) != row:
         return None
     raw_a, raw_b = corpus.cell_raw[a], corpus.cell_raw[b]
     decimals = max(decimals_of(raw_a), decimals_of(raw_b))
-    slack = 10.0 ** -decimals if decimals else 0.0
+    unit = 10.0 ** -decimals  # the last printed digit: 0,1 for one decimal, 1 for whole numbers
+    slack = unit if decimals else 0.0  # two rounded figures differ by their difference ± one last digit
     computed = abs(float(corpus.cell_value[a]) - float(corpus.cell_value[b]))
-    if computed < 10 * max(slack, 10.0 ** -decimals):
+    if computed < 10 * unit:
         return None
     percent = "%" in raw_a
     best, best_gap = None, None

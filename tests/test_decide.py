@@ -8,6 +8,8 @@ import re
 import pytest
 from fakereport import fake_report_text
 from fakes import FakeRanker
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from ingest.parse import parse_report
 from ingest.pipeline import with_meta
@@ -322,3 +324,25 @@ Stillinger 4 000 4 060 61
     assert printed_difference(corpus, cell("Stillinger", "2020"), cell("Stillinger", "2019")) is None  # 60 is not 61
     # two rows: the table prints no difference between rows
     assert printed_difference(corpus, cell("Stillinger", "2020"), cell("Årsverk", "2020")) is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=st.integers(1000, 90000), b=st.integers(1000, 90000), delta=st.sampled_from([-2, -1, 0, 1, 2]))
+def test_a_printed_difference_is_found_exactly_within_the_last_digit(a: int, b: int, delta: int) -> None:
+    # figures with one decimal (tenths as integers): the row prints b − a give or take delta tenths
+    assume(abs(b - a) >= 10)
+    printed = (b - a) + delta
+
+    def n(tenths: int) -> str:
+        whole, tenth = divmod(abs(tenths), 10)
+        return ("-" if tenths < 0 else "") + f"{whole:,}".replace(",", " ") + f",{tenth}"
+
+    text = fake_report_text() + f"""Tabell 3 viser likviditet
+2019 2020 Endring
+Likviditetsreserve {n(a)} {n(b)} {n(printed)}
+"""
+    corpus = Engine.from_reports([with_meta(parse_report(text, "eksempel.txt"))], ranker=FakeRanker()).corpus
+    cells = {corpus.columns[int(corpus.cell_col[c])].name: c for c in range(len(corpus.cell_row))
+             if corpus.rows[int(corpus.cell_row[c])].row.label == "Likviditetsreserve"}
+    found = printed_difference(corpus, cells["2020"], cells["2019"])
+    assert (found == cells["Endring"]) if abs(delta) <= 1 else found is None
