@@ -214,7 +214,9 @@ def write_diff(corpus: Corpus, a: int, b: int, lang: str) -> Written:
     if printed is None:
         return Written(text, cites, value, raw, unit, (t(lang, "diff_work", raw_a=raw_a, raw_b=raw_b, v=raw),))
     col = corpus.columns[int(corpus.cell_col[printed])].name
-    details = (t(lang, "diff_printed", col=col, printed=corpus.cell_raw[printed], computed=computed_raw),)
+    same = computed_raw.lstrip("-") == raw.lstrip("-")  # no rounding gap to explain
+    details = (t(lang, "diff_printed_same" if same else "diff_printed", col=col, printed=corpus.cell_raw[printed],
+                 computed=computed_raw),)
     return Written(text, (cell_citation(corpus, printed), *cites), value, raw, unit, details)
 
 

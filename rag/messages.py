@@ -22,6 +22,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "diff_work": "Regnet ut fra to celler i tabellen: {raw_a} − {raw_b} = {v}. Rapporten skriver ikke dette tallet selv.",
         "diff_printed": "Tabellen skriver forskjellen selv, i kolonnen «{col}»: {printed}. Regnet ut fra de to cellene blir "
                         "det {computed}; avviket skyldes avrunding.",
+        "diff_printed_same": "Tabellen skriver forskjellen selv, i kolonnen «{col}»: {printed}, det samme som de to cellene gir.",
         "figure": "{v}{unit}. Rapporten skriver: «{q}»",
         "sentence": "Rapporten skriver: «{q}»",
         "lead": "{heading}: «{q}»",
@@ -77,6 +78,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "diff_work": "Computed from two cells of the table: {raw_a} − {raw_b} = {v}. The report does not print this figure itself.",
         "diff_printed": "The table prints this difference itself, in the column «{col}»: {printed}. Computed from the two "
                         "cells it is {computed}; the gap is rounding.",
+        "diff_printed_same": "The table prints this difference itself, in the column «{col}»: {printed}, the same as the two cells give.",
         "figure": "{v}{unit}. The report says: «{q}»",
         "sentence": "The report says: «{q}»",
         "lead": "{heading}: «{q}»",

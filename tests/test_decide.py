@@ -290,6 +290,8 @@ def test_a_difference_the_table_prints_is_answered_with_the_printed_cell(printed
     assert {c.column for c in a.citations[1:]} == {"Budsjett 2020", "Regnskap 2020"}
     assert answered in a.answer and not any("skriver ikke dette tallet selv" in d for d in a.details)
     assert any(printed in d and "19,8" in d for d in a.details)  # the work is shown beside it
+    # a rounding gap is explained only where there is one
+    assert any("avrunding" in d for d in a.details) == (answered != "19,8")
 
 
 def test_a_printed_difference_and_its_computed_twin_are_one_alternative() -> None:
