@@ -300,7 +300,9 @@ def _snapshot(service: Any, action: str) -> None:
 
 
 @main.command()
-@click.option("--train", "train_file", type=click.Path(path_type=Path), default=None, help="Labeled questions to fit on (default: eval/splits/train.jsonl).")
+@click.option("--train", "train_files", type=click.Path(path_type=Path), multiple=True,
+              help="Labeled questions to fit on; repeat for several files, pooled (default: the splits named in "
+                   "eval/train.py TRAIN_SPLITS).")
 @click.option("--dev", "dev_files", type=click.Path(path_type=Path), multiple=True,
               help="Labeled questions to choose the thresholds on and report dev on; repeat for several files, "
                    "pooled (default: the splits named in eval/train.py DEV_SPLITS).")
@@ -315,10 +317,10 @@ def _snapshot(service: Any, action: str) -> None:
                    "confidence experiments.")
 @data_dir_option
 @embedding_option
-def train(train_file: Path | None, dev_files: tuple[Path, ...], out: Path | None, seed: int, families: str,
+def train(train_files: tuple[Path, ...], dev_files: tuple[Path, ...], out: Path | None, seed: int, families: str,
           unseen_folds: int, rankings: Path | None, data_dir: Path | None, embedding: str | None) -> None:
     """Train the ranker and the confidence model from labeled questions (needs the `train` extra)."""
-    from eval.train import DEV_SPLITS, MODEL_DIR, SPLIT_DIR, load_items
+    from eval.train import DEV_SPLITS, MODEL_DIR, SPLIT_DIR, TRAIN_SPLITS, load_items
     from eval.train import train as run_train
     from rag.service import ServiceError, build_service
 
@@ -333,7 +335,8 @@ def train(train_file: Path | None, dev_files: tuple[Path, ...], out: Path | None
         service = build_service(settings, ingest_missing=True, require_model=False)
     except ServiceError as exc:
         raise UserError(str(exc)) from None
-    run_train(service.engine, load_items(train_file or SPLIT_DIR / "train.jsonl"),
+    run_train(service.engine,
+              [item for f in train_files or [SPLIT_DIR / f"{name}.jsonl" for name in TRAIN_SPLITS] for item in load_items(f)],
               [item for f in dev_files or [SPLIT_DIR / f"{name}.jsonl" for name in DEV_SPLITS] for item in load_items(f)],
               out or MODEL_DIR, seed=seed,
               families=[f.strip() for f in families.split(",") if f.strip()], echo=click.echo,
