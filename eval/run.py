@@ -21,7 +21,7 @@ from rapport.settings import Settings
 
 REQUIRED_KEYS = ("id", "question", "kind", "answer_number", "table", "line")
 # ids of the kinds the eval knows: a file may carry extra keys (note, line_range, ...)
-SPLITS = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12", "dev13", "test", "test2", "test3", "test4")  # eval/splits/<name>.jsonl; test..test4 are frozen (eval/splits/README.md)
+SPLITS = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12", "dev13", "dev14", "test", "test2", "test3", "test4")  # eval/splits/<name>.jsonl; test..test4 are frozen (eval/splits/README.md)
 
 
 class EvalError(Exception):
