@@ -434,3 +434,22 @@ def test_the_confidence_lab_says_what_is_wrong_with_its_input(tmp_path: Path, ca
     assert main([str(tmp_path / "junk.npz")]) == 1
     err = capsys.readouterr().err
     assert "Cannot read stored rankings" in err and "Traceback" not in err
+
+
+def test_the_dense_off_view_shares_the_array_and_reads_as_dense_off() -> None:
+    """Training holds every question twice (as embedded, and without a usable vector): the second
+    view is made from the first's array when read, so the stored rows are not doubled, and it
+    reads exactly as dense_off applied to a copy (the first view is left as it was)."""
+    from eval.train import Example, dense_off_view
+    from rag.candidates import dense_off
+    from rag.layout import DENSE_FEATURES, F
+
+    rng = np.random.default_rng(0)
+    X = rng.random((6, len(F))).astype(np.float32)
+    ex = Example({"kind": "table_cell"}, X, np.asarray([1]), np.zeros(6, bool), [None] * 6, np.full(6, -1), "ok",
+                 rng.random(4).astype(np.float32))
+    view = dense_off_view(ex)
+    assert view.features is ex.features and view.qvec is None
+    assert np.array_equal(view.X, dense_off(X.copy()))
+    assert ex.X is X and np.array_equal(ex.X, X)  # the embedded view unchanged
+    assert all(view.X[:, F[name]].max() == 0 for name in DENSE_FEATURES)
