@@ -81,6 +81,11 @@ def load_items(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def pooled_items(files: Sequence[Path], names: Sequence[str]) -> list[dict[str, Any]]:
+    """The items of the given files, or else of the named splits (eval/splits/<name>.jsonl), pooled."""
+    return [item for f in files or [SPLIT_DIR / f"{name}.jsonl" for name in names] for item in load_items(f)]
+
+
 def collect(engine: Any, items: Sequence[Mapping[str, Any]], echo: Callable[[str], None] = print) -> list[Example]:
     """Features and gold candidates of every item."""
     from eval.labels import is_correct, resolve, value_matches
@@ -115,14 +120,15 @@ def _sample(examples: Sequence[Example], seed: int) -> tuple[np.ndarray, np.ndar
     rng = np.random.default_rng(seed)
     Xs, ys, gs = [], [], []
     for g, ex in enumerate(examples):
-        y = np.zeros(len(ex.X), np.int8)
+        X = ex.X  # read once: a dense-off view makes its rows on every read
+        y = np.zeros(len(X), np.int8)
         y[ex.positives] = 1
-        cheap = ex.X[:, F["cov_all"]] + 0.5 * ex.X[:, F["dense_main"]]
+        cheap = X[:, F["cov_all"]] + 0.5 * X[:, F["dense_main"]]
         neg = np.flatnonzero(y == 0)
         hard = neg[np.argsort(-cheap[neg], kind="stable")[:NEG_TOP]]
         rand = rng.choice(neg, size=min(NEG_RANDOM, len(neg)), replace=False) if len(neg) else neg
         idx = np.unique(np.concatenate([np.flatnonzero(y == 1), hard, rand]))
-        Xs.append(ex.X[idx])
+        Xs.append(X[idx])
         ys.append(y[idx])
         gs.append(np.full(len(idx), g))
     return np.concatenate(Xs), np.concatenate(ys), np.concatenate(gs)
@@ -174,20 +180,28 @@ def top1(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> dict[str,
     return out
 
 
+def gated_scores(predict: Callable[[np.ndarray], np.ndarray], ex: Example) -> np.ndarray:
+    """The example's candidates scored as the engine scores them: the ranker, then the year gate
+    (its rows read once: a dense-off view makes them on every read)."""
+    from rag.ranker import year_gate
+
+    X = ex.X
+    return year_gate(X, predict(X))
+
+
 def oof_scores(family: str, examples: Sequence[Example], folds: int, seed: int,
                groups: np.ndarray | None = None) -> list[np.ndarray]:
     """Out-of-fold scores of every example, after the year gate (as the engine scores); examples
     of one group (the views of one question) share a fold."""
     from sklearn.model_selection import GroupKFold
 
-    from rag.ranker import year_gate
 
     idx = np.arange(len(examples))
     out: list[np.ndarray] = [np.zeros(0)] * len(examples)
     for train_idx, test_idx in GroupKFold(n_splits=folds).split(idx, groups=idx if groups is None else groups):
         fitted = fit_family(family, [examples[i] for i in train_idx], seed)
         for i in test_idx:
-            out[i] = year_gate(examples[i].X, fitted.predict(examples[i].X))
+            out[i] = gated_scores(fitted.predict, examples[i])
     return out
 
 
@@ -206,7 +220,7 @@ def train(
 ) -> dict[str, Any]:
     """Fit and write the model (module docstring). ``rankings``: also store the rankings the
     confidence model is fitted and judged on there (eval/rankings.py)."""
-    from rag.ranker import CONFIDENCE_FEATURES, CONFIDENCE_ROW_VERSION, Ranker, onnx_session, year_gate
+    from rag.ranker import CONFIDENCE_FEATURES, CONFIDENCE_ROW_VERSION, Ranker, onnx_session
 
     echo(f"Scoring {len(train_items)} train and {len(dev_items)} dev questions ...")
     tr = collect(engine, train_items, echo)
@@ -244,8 +258,8 @@ def train(
     _export_onnx(final.booster, out_dir / "ranker.onnx")
     shipped = Ranker(onnx_session((out_dir / "ranker.onnx").read_bytes()), {})
     dv_off = [dense_off_view(e) for e in dv] if off else []
-    dev_scores = [year_gate(e.X, shipped.predict(e.X)) for e in dv]
-    dev_scores_off = [year_gate(e.X, shipped.predict(e.X)) for e in dv_off]
+    dev_scores = [gated_scores(shipped.predict, e) for e in dv]
+    dev_scores_off = [gated_scores(shipped.predict, e) for e in dv_off]
     dev_top1 = top1(dv, dev_scores)
     dev_top1_off = top1(dv_off, dev_scores_off) if off else {}
     echo(f"  {family} fitted on all train: dev top-1 {dev_top1['all']:.3f}"

@@ -320,7 +320,7 @@ def _snapshot(service: Any, action: str) -> None:
 def train(train_files: tuple[Path, ...], dev_files: tuple[Path, ...], out: Path | None, seed: int, families: str,
           unseen_folds: int, rankings: Path | None, data_dir: Path | None, embedding: str | None) -> None:
     """Train the ranker and the confidence model from labeled questions (needs the `train` extra)."""
-    from eval.train import DEV_SPLITS, MODEL_DIR, SPLIT_DIR, TRAIN_SPLITS, load_items
+    from eval.train import DEV_SPLITS, MODEL_DIR, TRAIN_SPLITS, pooled_items
     from eval.train import train as run_train
     from rag.service import ServiceError, build_service
 
@@ -335,9 +335,7 @@ def train(train_files: tuple[Path, ...], dev_files: tuple[Path, ...], out: Path 
         service = build_service(settings, ingest_missing=True, require_model=False)
     except ServiceError as exc:
         raise UserError(str(exc)) from None
-    run_train(service.engine,
-              [item for f in train_files or [SPLIT_DIR / f"{name}.jsonl" for name in TRAIN_SPLITS] for item in load_items(f)],
-              [item for f in dev_files or [SPLIT_DIR / f"{name}.jsonl" for name in DEV_SPLITS] for item in load_items(f)],
+    run_train(service.engine, pooled_items(train_files, TRAIN_SPLITS), pooled_items(dev_files, DEV_SPLITS),
               out or MODEL_DIR, seed=seed,
               families=[f.strip() for f in families.split(",") if f.strip()], echo=click.echo,
               embedding_id=service.embedding_id, unseen_folds=unseen_folds, rankings=rankings)
